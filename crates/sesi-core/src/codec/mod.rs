@@ -1,0 +1,306 @@
+//! The cookie codec: `[accessed, created, state]` <-> the signed cookie value, in Pyramid's format.
+//!
+//! `value = base64url_nopad(HMAC(salt + secret, payload) || payload)` where `payload` is the JSON text
+//! of `[accessed, created, state]` exactly as Python's `json.dumps` writes it. This module knows
+//! nothing of cookies' attributes, clocks or stores: it is WebOb's `SignedSerializer` in Rust.
+
+mod hashalg;
+pub mod pyjson;
+mod record;
+
+use base64::Engine as _;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use serde_json::Value;
+
+pub(crate) use hashalg::KeyedMac;
+pub use hashalg::{HashAlg, UnknownHashAlg};
+pub use record::{Record, Timestamp};
+
+use crate::secret::Secrets;
+
+/// Pyramid's default salt.
+pub const DEFAULT_SALT: &str = "pyramid.session.";
+
+/// Longest cookie value the decoder looks at; longer values are discarded before any decoding work
+/// (a browser never stores a longer cookie, so such a value is an attack or a proxy's garbage).
+pub const MAX_COOKIE_VALUE_LEN: usize = 4096;
+
+/// JSON nesting deeper than this is rejected (serde_json's own recursion limit).
+pub const MAX_JSON_DEPTH: usize = 128;
+
+/// Strict base64url: no padding accepted, no `+`/`/`, no whitespace, no non-zero trailing bits.
+const STRICT_B64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(false),
+);
+
+/// Why a cookie value could not be turned into a session record. Each failing step has its own variant.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The value is longer than [`MAX_COOKIE_VALUE_LEN`]; it was not decoded at all.
+    #[error("cookie value is {len} characters, limit is {MAX_COOKIE_VALUE_LEN}")]
+    Oversized {
+        /// Length of the value received.
+        len: usize,
+    },
+    /// The value is not canonical unpadded base64url.
+    #[error("cookie value is not canonical unpadded base64url")]
+    Base64(#[source] base64::DecodeError),
+    /// The decoded bytes are too short to hold a signature and a payload.
+    #[error(
+        "decoded cookie is {len} bytes, shorter than the {min}-byte minimum (signature + payload)"
+    )]
+    TooShort {
+        /// Decoded length.
+        len: usize,
+        /// Signature length plus one byte of payload.
+        min: usize,
+    },
+    /// No configured secret produced this signature.
+    #[error(
+        "bad signature: the cookie was not signed with any configured secret, salt and hash algorithm"
+    )]
+    BadSignature,
+    /// The signature is good but the payload is not JSON.
+    #[error("signed payload is not valid JSON")]
+    MalformedJson(#[source] serde_json::Error),
+    /// The signature is good but the JSON nests deeper than [`MAX_JSON_DEPTH`].
+    #[error("signed payload nests deeper than {MAX_JSON_DEPTH} levels")]
+    TooDeep,
+    /// The signature is good but the JSON is not `[accessed, created, state]`.
+    #[error("signed payload is not [accessed, created, state]: {0}")]
+    BadShape(ShapeError),
+}
+
+impl DecodeError {
+    /// A short, stable, machine-friendly name for logs and the inspector (`"bad_signature"`).
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DecodeError::Oversized { .. } => "oversized",
+            DecodeError::Base64(_) => "bad_base64",
+            DecodeError::TooShort { .. } => "too_short",
+            DecodeError::BadSignature => "bad_signature",
+            DecodeError::MalformedJson(_) => "malformed_payload",
+            DecodeError::TooDeep => "too_deep",
+            DecodeError::BadShape(_) => "bad_shape",
+        }
+    }
+}
+
+/// What is wrong with the shape of a correctly signed payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShapeError {
+    /// The JSON is not an array.
+    #[error("not an array")]
+    NotArray,
+    /// The array does not have exactly three elements.
+    #[error("array has {0} elements, expected 3")]
+    WrongLength(usize),
+    /// `accessed` is not a number in the accepted range.
+    #[error(
+        "accessed is not a finite timestamp within +/-{} s",
+        Timestamp::MAX_ABS
+    )]
+    BadAccessed,
+    /// `created` is not a number in the accepted range.
+    #[error("created is not a finite timestamp within +/-{} s", Timestamp::MAX_ABS)]
+    BadCreated,
+    /// `state` is not a JSON object.
+    #[error("state is not a JSON object")]
+    StateNotObject,
+}
+
+/// A successfully verified and decoded cookie.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    /// The `[accessed, created, state]` triple.
+    pub record: Record,
+    /// Which secret verified it: 0 is the current secret, 1.. are the fallbacks in order.
+    pub key_index: usize,
+}
+
+/// Signs and verifies Pyramid-format cookie values with one hash algorithm, one salt and a set of
+/// secrets (the first signs; all verify). Keys are prepared once here; encoding and decoding only
+/// clone the prepared HMAC state.
+///
+/// ```
+/// use sesi_core::{Codec, HashAlg, Record, Secret, Secrets, Timestamp, DEFAULT_SALT};
+///
+/// let secrets = Secrets::new(Secret::new("a secret of at least thirty-two bytes!!")?);
+/// let codec = Codec::new(&secrets, DEFAULT_SALT, HashAlg::Sha512);
+/// let mut state = serde_json::Map::new();
+/// state.insert("counter".into(), 1.into());
+/// let record = Record::new(Timestamp::Int(1764000000), Timestamp::Float(1764000000.25), state);
+/// let cookie = codec.encode(&record);
+/// let decoded = codec.decode(&cookie)?;
+/// assert_eq!(decoded.record, record);
+/// assert_eq!(decoded.key_index, 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Codec {
+    alg: HashAlg,
+    macs: Box<[KeyedMac]>,
+}
+
+impl Codec {
+    /// Prepares a codec. The salted key of each secret is `salt + secret`, encoded as WebOb does
+    /// (latin-1 when every character of both fits, UTF-8 otherwise).
+    #[must_use]
+    pub fn new(secrets: &Secrets, salt: &str, alg: HashAlg) -> Self {
+        let macs = secrets
+            .iter()
+            .map(|secret| KeyedMac::new(alg, &secret.salted_key(salt)))
+            .collect();
+        Codec { alg, macs }
+    }
+
+    /// The hash algorithm in use.
+    #[must_use]
+    pub fn hashalg(&self) -> HashAlg {
+        self.alg
+    }
+
+    /// How many secrets verify (the current one plus fallbacks).
+    #[must_use]
+    pub fn key_count(&self) -> usize {
+        self.macs.len()
+    }
+
+    /// Signs a record with the current secret and returns the cookie value.
+    #[must_use]
+    pub fn encode(&self, record: &Record) -> String {
+        let mut value = String::new();
+        self.encode_into(record, &mut Vec::new(), &mut value);
+        value
+    }
+
+    /// Like [`encode`](Self::encode), reusing caller-owned buffers: `scratch` receives the signed
+    /// bytes, `out` is cleared and receives the cookie value.
+    pub fn encode_into(&self, record: &Record, scratch: &mut Vec<u8>, out: &mut String) {
+        let tag_len = self.alg.tag_len();
+        scratch.clear();
+        scratch.reserve(tag_len + 64 + 8 * record.state.len());
+        scratch.resize(tag_len, 0);
+        record.write_json(scratch);
+        let (tag, payload) = scratch.split_at_mut(tag_len);
+        self.macs[0].sign_into(payload, tag);
+        out.clear();
+        STRICT_B64.encode_string(&scratch[..], out);
+    }
+
+    /// Length of the cookie value [`encode`](Self::encode) would return, without signing.
+    #[must_use]
+    pub fn encoded_len(&self, record: &Record) -> usize {
+        let mut json = Vec::with_capacity(64 + 8 * record.state.len());
+        record.write_json(&mut json);
+        base64_len(self.alg.tag_len() + json.len())
+    }
+
+    /// Verifies and decodes a cookie value. The checks run in this order, and the first failure is
+    /// returned: length cap, strict base64url, minimum size, signature (constant time, full length,
+    /// against each secret), JSON, shape.
+    ///
+    /// # Errors
+    /// A [`DecodeError`] naming the step that failed.
+    pub fn decode(&self, value: &str) -> Result<Decoded, DecodeError> {
+        let bytes = decode_base64(value)?;
+        let tag_len = self.alg.tag_len();
+        if bytes.len() <= tag_len {
+            return Err(DecodeError::TooShort {
+                len: bytes.len(),
+                min: tag_len + 1,
+            });
+        }
+        let (tag, payload) = bytes.split_at(tag_len);
+        let key_index = self
+            .macs
+            .iter()
+            .position(|mac| mac.verify(payload, tag))
+            .ok_or(DecodeError::BadSignature)?;
+        let record = parse_payload(payload)?;
+        Ok(Decoded { record, key_index })
+    }
+
+    /// Decodes a cookie value WITHOUT checking its signature: signed cookies are readable by anyone,
+    /// and this shows what they can read. Never trust the result.
+    ///
+    /// # Errors
+    /// A [`DecodeError`] for every step but the signature check.
+    pub fn decode_unverified(value: &str, alg: HashAlg) -> Result<Record, DecodeError> {
+        let bytes = decode_base64(value)?;
+        let tag_len = alg.tag_len();
+        if bytes.len() <= tag_len {
+            return Err(DecodeError::TooShort {
+                len: bytes.len(),
+                min: tag_len + 1,
+            });
+        }
+        parse_payload(&bytes[tag_len..])
+    }
+}
+
+/// Length of the unpadded base64 text of `n` bytes.
+#[must_use]
+pub fn base64_len(n: usize) -> usize {
+    n / 3 * 4
+        + match n % 3 {
+            0 => 0,
+            1 => 2,
+            _ => 3,
+        }
+}
+
+fn decode_base64(value: &str) -> Result<Vec<u8>, DecodeError> {
+    if value.len() > MAX_COOKIE_VALUE_LEN {
+        return Err(DecodeError::Oversized { len: value.len() });
+    }
+    STRICT_B64.decode(value).map_err(DecodeError::Base64)
+}
+
+fn parse_payload(payload: &[u8]) -> Result<Record, DecodeError> {
+    let value: Value = serde_json::from_slice(payload).map_err(|err| {
+        if nesting_depth(payload) > MAX_JSON_DEPTH {
+            DecodeError::TooDeep
+        } else {
+            DecodeError::MalformedJson(err)
+        }
+    })?;
+    Record::from_json(value).map_err(DecodeError::BadShape)
+}
+
+/// Maximum bracket depth outside strings; only computed on the error path, to name the cause.
+fn nesting_depth(json: &[u8]) -> usize {
+    let (mut depth, mut max, mut in_str, mut escaped) = (0usize, 0usize, false, false);
+    for &b in json {
+        if in_str {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,275 @@
+//! A JSON writer that produces exactly the text of Python's `json.dumps(obj)` with default arguments,
+//! so that the HMAC over the payload (and so the whole cookie) is byte-for-byte what Pyramid writes.
+//!
+//! Python's defaults: `", "` and `": "` separators, `ensure_ascii=True` (every character outside
+//! `' '..='~'` escaped as lowercase `\uXXXX`, with surrogate pairs above the BMP), floats written by
+//! `float.__repr__` (shortest round-trip digits, exponent form outside `1e-4 <= |x| < 1e16`), and
+//! objects in insertion order.
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Number, Value};
+
+/// Appends the Python `json.dumps` text of `value` to `out`.
+pub fn write_value(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => write_number(out, n),
+        Value::String(s) => write_str(out, s),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                write_value(out, item);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => write_object(out, map),
+    }
+}
+
+/// Appends the Python `json.dumps` text of a JSON object.
+pub fn write_object(out: &mut Vec<u8>, map: &Map<String, Value>) {
+    out.push(b'{');
+    for (i, (key, value)) in map.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b", ");
+        }
+        write_str(out, key);
+        out.extend_from_slice(b": ");
+        write_value(out, value);
+    }
+    out.push(b'}');
+}
+
+/// Appends a JSON number: integers as integers, floats as Python's `repr` writes them.
+pub fn write_number(out: &mut Vec<u8>, n: &Number) {
+    if let Some(i) = n.as_i64() {
+        out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+    } else if let Some(u) = n.as_u64() {
+        out.extend_from_slice(itoa::Buffer::new().format(u).as_bytes());
+    } else if let Some(f) = n.as_f64() {
+        write_float(out, f);
+    }
+}
+
+/// Appends `f` as Python's `repr(float)` does (`1764000000.0`, `1e-07`, `1e+22`, `0.1`).
+///
+/// Non-finite values cannot occur in a `serde_json::Value`; if given one, this writes what Python's
+/// `json.dumps` would (`NaN`, `Infinity`, `-Infinity`), which is not valid JSON.
+pub fn write_float(out: &mut Vec<u8>, f: f64) {
+    if f.is_nan() {
+        out.extend_from_slice(b"NaN");
+        return;
+    }
+    if f.is_infinite() {
+        out.extend_from_slice(if f > 0.0 { b"Infinity" } else { b"-Infinity" });
+        return;
+    }
+    // Rust's `{:e}` gives the shortest round-trip digits, like Python's repr: `d[.ddd]e[-]x`.
+    let mut sci = StackStr::new();
+    write!(sci, "{:e}", f.abs()).expect("a finite f64 in exponent form fits in 40 bytes");
+    let text = sci.as_str();
+    let (mantissa, exp) = text
+        .split_once('e')
+        .expect("`{:e}` output always contains an exponent");
+    let exp: i32 = exp.parse().expect("`{:e}` exponent is a small integer");
+    if f.is_sign_negative() {
+        out.push(b'-');
+    }
+    let mut digits = [0u8; 20];
+    let mut ndigits = 0;
+    for &b in mantissa.as_bytes().iter().filter(|b| b.is_ascii_digit()) {
+        digits[ndigits] = b;
+        ndigits += 1;
+    }
+    let digits = &digits[..ndigits];
+    // Python's `decpt`: the value is 0.d1d2... * 10^decpt.
+    let decpt = exp + 1;
+    if decpt <= -4 || decpt > 16 {
+        out.push(digits[0]);
+        if digits.len() > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&digits[1..]);
+        }
+        out.push(b'e');
+        out.push(if exp < 0 { b'-' } else { b'+' });
+        let magnitude = exp.unsigned_abs();
+        if magnitude < 10 {
+            out.push(b'0');
+        }
+        out.extend_from_slice(itoa::Buffer::new().format(magnitude).as_bytes());
+    } else if decpt <= 0 {
+        out.extend_from_slice(b"0.");
+        out.resize(out.len() + decpt.unsigned_abs() as usize, b'0');
+        out.extend_from_slice(digits);
+    } else {
+        let decpt = decpt as usize;
+        if decpt >= digits.len() {
+            out.extend_from_slice(digits);
+            out.resize(out.len() + (decpt - digits.len()), b'0');
+            out.extend_from_slice(b".0");
+        } else {
+            out.extend_from_slice(&digits[..decpt]);
+            out.push(b'.');
+            out.extend_from_slice(&digits[decpt..]);
+        }
+    }
+}
+
+/// Appends a JSON string with Python's `ensure_ascii=True` escaping.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        // Plain printable ASCII (other than `"` and `\`) is copied in runs.
+        if (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\' {
+            continue;
+        }
+        if b >= 0x80 && !is_char_start(b) {
+            continue; // continuation byte: handled with its lead byte below
+        }
+        out.extend_from_slice(&bytes[start..i]);
+        start = i + 1;
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            _ => b"",
+        };
+        if !escape.is_empty() {
+            out.extend_from_slice(escape);
+            continue;
+        }
+        let ch = s[i..].chars().next().expect("i is a char boundary");
+        start = i + ch.len_utf8();
+        let mut units = [0u16; 2];
+        for unit in ch.encode_utf16(&mut units) {
+            let unit = *unit;
+            out.extend_from_slice(b"\\u");
+            for shift in [12, 8, 4, 0] {
+                out.push(HEX[usize::from((unit >> shift) & 0xf)]);
+            }
+        }
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+fn is_char_start(b: u8) -> bool {
+    b & 0xc0 != 0x80
+}
+
+/// A tiny fixed buffer for formatting one float without allocating.
+struct StackStr {
+    buf: [u8; 40],
+    len: usize,
+}
+
+impl StackStr {
+    fn new() -> Self {
+        StackStr {
+            buf: [0; 40],
+            len: 0,
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).expect("only `{:e}` output is written here")
+    }
+}
+
+impl std::fmt::Write for StackStr {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let dest = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        dest.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn dumps(v: &Value) -> String {
+        let mut out = Vec::new();
+        write_value(&mut out, v);
+        String::from_utf8(out).expect("writer emits ASCII")
+    }
+
+    fn float(f: f64) -> String {
+        let mut out = Vec::new();
+        write_float(&mut out, f);
+        String::from_utf8(out).expect("ascii")
+    }
+
+    #[test]
+    fn floats_match_python_repr() {
+        // Each pair is `repr(x)` as printed by CPython 3.11.
+        let cases: &[(f64, &str)] = &[
+            (1764000000.0, "1764000000.0"),
+            (1764000000.25, "1764000000.25"),
+            (1763999899.875, "1763999899.875"),
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (1.0, "1.0"),
+            (-2.5, "-2.5"),
+            (0.1, "0.1"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (1e-7, "1e-07"),
+            (1.5e-7, "1.5e-07"),
+            (123456789012345.6, "123456789012345.6"),
+            (1e15, "1000000000000000.0"),
+            (1e16, "1e+16"),
+            (1.2345e16, "1.2345e+16"),
+            (1e22, "1e+22"),
+            (1e100, "1e+100"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (5e-324, "5e-324"),
+            (8000.5, "8000.5"),
+            (1764000000.123456, "1764000000.123456"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "Infinity"),
+            (f64::NEG_INFINITY, "-Infinity"),
+        ];
+        for (f, want) in cases {
+            assert_eq!(float(*f), *want, "repr of {f:e}");
+        }
+    }
+
+    #[test]
+    fn strings_are_escaped_like_ensure_ascii() {
+        assert_eq!(dumps(&json!("Kopi Tubruk ☕")), r#""Kopi Tubruk \u2615""#);
+        assert_eq!(dumps(&json!("é😀")), r#""\u00e9\ud83d\ude00""#);
+        assert_eq!(
+            dumps(&json!("q\"b\\n\n\r\t\u{8}\u{c}\u{1}\u{7f}/")),
+            r#""q\"b\\n\n\r\t\b\f\u0001\u007f/""#
+        );
+        assert_eq!(dumps(&json!("")), r#""""#);
+    }
+
+    #[test]
+    fn containers_use_python_separators_and_keep_key_order() {
+        let v: Value = serde_json::from_str(r#"{"z": 1, "a": [1, 2.0, {}, []], "m": null}"#)
+            .expect("valid json");
+        assert_eq!(dumps(&v), r#"{"z": 1, "a": [1, 2.0, {}, []], "m": null}"#);
+        assert_eq!(
+            dumps(&json!([true, false, -7, 18446744073709551615u64])),
+            "[true, false, -7, 18446744073709551615]"
+        );
+    }
+}

@@ -1,0 +1,102 @@
+//! The decoded cookie payload: `[accessed, created, state]`.
+
+use serde_json::{Map, Number, Value};
+
+use super::ShapeError;
+use super::pyjson;
+
+/// A timestamp in seconds since the Unix epoch, kept as the JSON number type it was written with so
+/// that a re-encoded cookie is byte-for-byte the same: Pyramid writes `accessed` as an integer
+/// (`int(time.time())`) and `created` as a float (`time.time()`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Timestamp {
+    /// Whole seconds, written as a JSON integer (`1764000000`).
+    Int(i64),
+    /// Fractional seconds, written as Python's float repr (`1764000000.25`, `1764000000.0`).
+    Float(f64),
+}
+
+impl Timestamp {
+    /// Largest accepted magnitude in seconds (about 31 700 years); anything larger in a cookie is
+    /// treated as malformed so time arithmetic can never overflow.
+    pub const MAX_ABS: f64 = 1e12;
+
+    /// The timestamp as float seconds.
+    #[must_use]
+    pub fn as_secs_f64(self) -> f64 {
+        match self {
+            Timestamp::Int(i) => i as f64,
+            Timestamp::Float(f) => f,
+        }
+    }
+
+    fn from_json(value: &Value) -> Option<Timestamp> {
+        let number = value.as_number()?;
+        let ts = match number.as_i64() {
+            Some(i) => Timestamp::Int(i),
+            None if number.is_u64() => return None,
+            None => Timestamp::Float(number.as_f64()?),
+        };
+        let secs = ts.as_secs_f64();
+        (secs.is_finite() && secs.abs() <= Self::MAX_ABS).then_some(ts)
+    }
+
+    fn write_json(self, out: &mut Vec<u8>) {
+        match self {
+            Timestamp::Int(i) => pyjson::write_number(out, &Number::from(i)),
+            Timestamp::Float(f) => pyjson::write_float(out, f),
+        }
+    }
+}
+
+/// The triple a Pyramid session cookie carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// When the session was last accessed (Pyramid's `accessed`, `renewed` once loaded).
+    pub accessed: Timestamp,
+    /// When the session was created.
+    pub created: Timestamp,
+    /// The session's data, keys in insertion order.
+    pub state: Map<String, Value>,
+}
+
+impl Record {
+    /// Builds a record.
+    #[must_use]
+    pub fn new(accessed: Timestamp, created: Timestamp, state: Map<String, Value>) -> Self {
+        Record {
+            accessed,
+            created,
+            state,
+        }
+    }
+
+    /// Appends the payload JSON exactly as Python's `json.dumps([accessed, created, state])`.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'[');
+        self.accessed.write_json(out);
+        out.extend_from_slice(b", ");
+        self.created.write_json(out);
+        out.extend_from_slice(b", ");
+        pyjson::write_object(out, &self.state);
+        out.push(b']');
+    }
+
+    /// Checks the shape of a parsed payload and takes it apart without copying the state.
+    ///
+    /// # Errors
+    /// The first [`ShapeError`] found.
+    pub fn from_json(value: Value) -> Result<Record, ShapeError> {
+        let Value::Array(items) = value else {
+            return Err(ShapeError::NotArray);
+        };
+        let [accessed, created, state] =
+            <[Value; 3]>::try_from(items).map_err(|items| ShapeError::WrongLength(items.len()))?;
+        let accessed = Timestamp::from_json(&accessed).ok_or(ShapeError::BadAccessed)?;
+        let created = Timestamp::from_json(&created).ok_or(ShapeError::BadCreated)?;
+        let Value::Object(state) = state else {
+            return Err(ShapeError::StateNotObject);
+        };
+        Ok(Record::new(accessed, created, state))
+    }
+}

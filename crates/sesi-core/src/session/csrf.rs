@@ -1,0 +1,53 @@
+//! CSRF tokens, stored as Pyramid stores them: 40 lowercase hex characters under `_csrft_`.
+
+use serde_json::Value;
+use subtle::ConstantTimeEq;
+
+use super::Session;
+
+/// The session key of the CSRF token, as in Pyramid.
+pub const CSRF_KEY: &str = "_csrft_";
+
+impl Session {
+    /// Replaces the CSRF token with a fresh one (20 bytes from the OS generator, as 40 hex chars).
+    ///
+    /// # Panics
+    /// If the operating system's random number generator fails, which leaves no safe way to go on.
+    pub fn new_csrf_token(&self) -> String {
+        let mut bytes = [0u8; 20];
+        getrandom::fill(&mut bytes)
+            .expect("the OS random number generator must work to mint tokens");
+        let token = crate::hex(&bytes);
+        self.lock()
+            .change()
+            .insert(CSRF_KEY.to_owned(), Value::String(token.clone()));
+        token
+    }
+
+    /// The session's CSRF token, created on first use. Stable until [`new_csrf_token`](Self::new_csrf_token)
+    /// or [`invalidate`](Self::invalidate).
+    ///
+    /// # Panics
+    /// As [`new_csrf_token`](Self::new_csrf_token).
+    pub fn get_csrf_token(&self) -> String {
+        match self.stored_token() {
+            Some(token) => token,
+            None => self.new_csrf_token(),
+        }
+    }
+
+    /// Compares `supplied` with the session's token in constant time. False when the session has
+    /// no token.
+    #[must_use]
+    pub fn check_csrf_token(&self, supplied: &str) -> bool {
+        self.stored_token()
+            .is_some_and(|token| bool::from(token.as_bytes().ct_eq(supplied.as_bytes())))
+    }
+
+    fn stored_token(&self) -> Option<String> {
+        match self.lock().access().get(CSRF_KEY) {
+            Some(Value::String(token)) if !token.is_empty() => Some(token.clone()),
+            _ => None,
+        }
+    }
+}

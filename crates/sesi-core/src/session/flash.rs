@@ -1,0 +1,84 @@
+//! Flash messages, stored as Pyramid stores them: a list under `_f_` + queue name.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::{Session, SessionError};
+
+/// The key of a flash queue (`""` -> `_f_`, `"error"` -> `_f_error`), as in Pyramid.
+#[must_use]
+pub fn flash_key(queue: &str) -> String {
+    format!("_f_{queue}")
+}
+
+impl Session {
+    /// Queues a message (Pyramid's `flash`). With `allow_duplicate == false` a message equal to one
+    /// already queued is not added again.
+    ///
+    /// # Errors
+    /// [`SessionError::Serialize`] when `msg` cannot be JSON.
+    pub fn flash<T: Serialize + ?Sized>(
+        &self,
+        msg: &T,
+        queue: &str,
+        allow_duplicate: bool,
+    ) -> Result<(), SessionError> {
+        let key = flash_key(queue);
+        let msg = serde_json::to_value(msg).map_err(|source| SessionError::Serialize {
+            key: key.clone(),
+            source,
+        })?;
+        let mut inner = self.lock();
+        let state = inner.change();
+        let entry = state.entry(key).or_insert_with(|| Value::Array(Vec::new()));
+        if !entry.is_array() {
+            // Only the app can have put something else here; a queue must be a list.
+            *entry = Value::Array(Vec::new());
+        }
+        if let Value::Array(queue) = entry {
+            if allow_duplicate || !queue.contains(&msg) {
+                queue.push(msg);
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes and returns the queue's messages (Pyramid's `pop_flash`). Marks the session changed
+    /// only when the queue existed, so an empty pop costs no Set-Cookie.
+    ///
+    /// # Errors
+    /// [`SessionError::Deserialize`] when a message is not a `T`; the queue is then left in place.
+    pub fn pop_flash<T: DeserializeOwned>(&self, queue: &str) -> Result<Vec<T>, SessionError> {
+        let key = flash_key(queue);
+        let messages = self.peek_flash(queue)?;
+        if self.contains(&key) {
+            self.remove(&key);
+        }
+        Ok(messages)
+    }
+
+    /// Returns the queue's messages without removing them (Pyramid's `peek_flash`).
+    ///
+    /// # Errors
+    /// [`SessionError::Deserialize`] when a message is not a `T`.
+    pub fn peek_flash<T: DeserializeOwned>(&self, queue: &str) -> Result<Vec<T>, SessionError> {
+        let key = flash_key(queue);
+        let mut inner = self.lock();
+        match inner.access().get(&key) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|item| {
+                    T::deserialize(item).map_err(|source| SessionError::Deserialize {
+                        key: key.clone(),
+                        source,
+                    })
+                })
+                .collect(),
+            Some(other) => T::deserialize(other)
+                .map(|one| vec![one])
+                .map_err(|source| SessionError::Deserialize { key, source }),
+            None => Ok(Vec::new()),
+        }
+    }
+}

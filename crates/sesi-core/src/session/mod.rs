@@ -1,0 +1,441 @@
+//! The session a handler sees: a dict-like JSON object with Pyramid's semantics, typed access,
+//! flash messages and CSRF tokens. A cheap-`Clone` handle over shared state.
+
+pub mod csrf;
+mod engine;
+pub mod flash;
+#[cfg(test)]
+mod tests;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::codec::{Record, Timestamp};
+
+pub use engine::{
+    Commit, ConfigError, CookieStatus, DEFAULT_TIMEOUT, MAX_COOKIE_SIZE, MAX_FUTURE_SKEW,
+    SessionConfig, SessionEngine, SetReason,
+};
+
+/// A session operation that could not be done. The session is unchanged when one is returned.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The stored value does not have the requested type.
+    #[error("session value {key:?} does not have the requested type")]
+    Deserialize {
+        /// The key read.
+        key: String,
+        /// What serde_json said.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The value cannot be represented as JSON (for example a map with non-string keys).
+    #[error("value for session key {key:?} cannot be stored as JSON")]
+    Serialize {
+        /// The key written.
+        key: String,
+        /// What serde_json said.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The change would make the cookie larger than the limit; it was not applied.
+    #[error("session cookie would be {bytes} bytes, limit is {limit}")]
+    TooLarge {
+        /// Size the Set-Cookie would have had.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// The session of the current request.
+///
+/// Reads mark the session accessed (which may re-issue the cookie, see
+/// [`SessionConfig::reissue_time`]); writes mark it changed, so the response carries a new cookie.
+/// Nested values are changed through [`update`](Self::update), which always marks the session
+/// changed: Pyramid's "mutated a nested dict but forgot `changed()`" trap cannot happen.
+///
+/// ```
+/// use std::sync::Arc;
+/// use sesi_core::{Codec, Commit, HashAlg, Secret, Secrets, SessionConfig, SessionEngine};
+///
+/// let secrets = Secrets::new(Secret::new("an example secret that is long enough")?);
+/// let codec = Codec::new(&secrets, "pyramid.session.", HashAlg::Sha512);
+/// let engine = Arc::new(SessionEngine::new(codec, SessionConfig::default())?);
+///
+/// let session = engine.session(None); // a request without a cookie
+/// let visits = session.update("counter", |n: &mut i64| { *n += 1; *n })?;
+/// assert_eq!(visits, 1);
+/// let Commit::Set { value, .. } = session.commit() else { panic!("a write sets the cookie") };
+///
+/// let next = engine.session(Some(value)); // the browser sends it back
+/// assert_eq!(next.get::<i64>("counter")?, Some(1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Session {
+    inner: Arc<Mutex<Inner>>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    engine: Arc<SessionEngine>,
+    /// The cookie value, kept until the session is first used.
+    raw: Option<String>,
+    data: Option<Data>,
+    /// Read or written: the response depends on the cookie (`Vary: Cookie`).
+    touched: bool,
+    /// Written by the handler since load (or since `invalidate`).
+    written: bool,
+    /// Read after `reissue_time` passed.
+    reissue: bool,
+    invalidated: bool,
+}
+
+#[derive(Debug)]
+struct Data {
+    record: Record,
+    renewed: f64,
+    new: bool,
+    status: CookieStatus,
+}
+
+impl Inner {
+    fn data(&mut self) -> &mut Data {
+        if self.data.is_none() {
+            let loaded = self.engine.load(self.raw.take().as_deref());
+            self.data = Some(Data {
+                renewed: loaded.record.accessed.as_secs_f64(),
+                record: loaded.record,
+                new: loaded.new,
+                status: loaded.status,
+            });
+        }
+        self.data.as_mut().expect("loaded just above")
+    }
+
+    /// Pyramid's `manage_accessed`: stamp `accessed`, maybe schedule a reissue.
+    fn access(&mut self) -> &mut Map<String, Value> {
+        let now = self.engine.now().floor();
+        let reissue_time = self.engine.config().reissue_time;
+        self.touched = true;
+        let data = self.data();
+        data.record.accessed = Timestamp::Int(now as i64);
+        let reissue = reissue_time.is_some_and(|rt| now - data.renewed > rt as f64);
+        self.reissue |= reissue;
+        &mut self.data.as_mut().expect("loaded by access").record.state
+    }
+
+    /// Pyramid's `manage_changed`: stamp `accessed` and mark the session for writing.
+    fn change(&mut self) -> &mut Map<String, Value> {
+        let now = self.engine.now().floor();
+        self.touched = true;
+        self.written = true;
+        let data = self.data();
+        data.record.accessed = Timestamp::Int(now as i64);
+        &mut data.record.state
+    }
+}
+
+impl Session {
+    pub(crate) fn lazy(engine: Arc<SessionEngine>, raw: Option<String>) -> Self {
+        Session {
+            inner: Arc::new(Mutex::new(Inner {
+                engine,
+                raw,
+                data: None,
+                touched: false,
+                written: false,
+                reissue: false,
+                invalidated: false,
+            })),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic in another handler holding the lock leaves consistent data behind: every
+        // mutation is a single map operation.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reads `key` as a `T`; `Ok(None)` when absent.
+    ///
+    /// # Errors
+    /// [`SessionError::Deserialize`] when the stored value is not a `T`.
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
+        let mut inner = self.lock();
+        let Some(value) = inner.access().get(key) else {
+            return Ok(None);
+        };
+        T::deserialize(value)
+            .map(Some)
+            .map_err(|source| SessionError::Deserialize {
+                key: key.to_owned(),
+                source,
+            })
+    }
+
+    /// Reads `key` as raw JSON.
+    #[must_use]
+    pub fn get_value(&self, key: &str) -> Option<Value> {
+        self.lock().access().get(key).cloned()
+    }
+
+    /// Stores `value` under `key`, keeping the key's position if it exists.
+    ///
+    /// # Errors
+    /// [`SessionError::Serialize`] when `value` cannot be JSON; the session is unchanged.
+    pub fn insert<T: Serialize + ?Sized>(
+        &self,
+        key: impl Into<String>,
+        value: &T,
+    ) -> Result<(), SessionError> {
+        let key = key.into();
+        let value = serde_json::to_value(value).map_err(|source| SessionError::Serialize {
+            key: key.clone(),
+            source,
+        })?;
+        self.lock().change().insert(key, value);
+        Ok(())
+    }
+
+    /// Like [`insert`](Self::insert), but refuses a change that would make the cookie too large:
+    /// the session is then left as it was and [`SessionError::TooLarge`] tells the size.
+    ///
+    /// # Errors
+    /// [`SessionError::Serialize`] or [`SessionError::TooLarge`].
+    pub fn try_insert<T: Serialize + ?Sized>(
+        &self,
+        key: impl Into<String>,
+        value: &T,
+    ) -> Result<(), SessionError> {
+        let key = key.into();
+        let value = serde_json::to_value(value).map_err(|source| SessionError::Serialize {
+            key: key.clone(),
+            source,
+        })?;
+        let mut inner = self.lock();
+        let was_written = inner.written;
+        let previous = inner.change().insert(key.clone(), value);
+        let bytes = inner.cookie_size();
+        if bytes > MAX_COOKIE_SIZE {
+            let state = inner.change();
+            match previous {
+                Some(previous) => {
+                    state.insert(key, previous);
+                }
+                None => {
+                    state.shift_remove(&key);
+                }
+            }
+            inner.written = was_written;
+            return Err(SessionError::TooLarge {
+                bytes,
+                limit: MAX_COOKIE_SIZE,
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads `key` as a `T` (or `T::default()` when absent), lets `f` change it, stores the result
+    /// and marks the session changed. Returns what `f` returns. The lock is not held while `f` runs.
+    ///
+    /// # Errors
+    /// [`SessionError::Deserialize`] when the stored value is not a `T` (it is left untouched), or
+    /// [`SessionError::Serialize`].
+    pub fn update<T, R>(&self, key: &str, f: impl FnOnce(&mut T) -> R) -> Result<R, SessionError>
+    where
+        T: DeserializeOwned + Serialize + Default,
+    {
+        let mut value: T = self.get(key)?.unwrap_or_default();
+        let result = f(&mut value);
+        self.insert(key, &value)?;
+        Ok(result)
+    }
+
+    /// Like [`update`](Self::update), but refuses the change if the cookie would become too large.
+    ///
+    /// # Errors
+    /// As [`update`](Self::update), plus [`SessionError::TooLarge`] (the session is unchanged).
+    pub fn try_update<T, R>(
+        &self,
+        key: &str,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> Result<R, SessionError>
+    where
+        T: DeserializeOwned + Serialize + Default,
+    {
+        let mut value: T = self.get(key)?.unwrap_or_default();
+        let result = f(&mut value);
+        self.try_insert(key, &value)?;
+        Ok(result)
+    }
+
+    /// Removes `key`, returning its raw value. Marks the session changed only if the key existed.
+    pub fn remove(&self, key: &str) -> Option<Value> {
+        let mut inner = self.lock();
+        if !inner.access().contains_key(key) {
+            return None;
+        }
+        inner.change().shift_remove(key)
+    }
+
+    /// True when `key` is present.
+    #[must_use]
+    pub fn contains(&self, key: &str) -> bool {
+        self.lock().access().contains_key(key)
+    }
+
+    /// The keys, in insertion order.
+    #[must_use]
+    pub fn keys(&self) -> Vec<String> {
+        self.lock().access().keys().cloned().collect()
+    }
+
+    /// Number of keys.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.lock().access().len()
+    }
+
+    /// True when the state holds no keys.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.lock().access().is_empty()
+    }
+
+    /// A copy of the whole state.
+    #[must_use]
+    pub fn state(&self) -> Map<String, Value> {
+        self.lock().access().clone()
+    }
+
+    /// Removes every key (Pyramid's `clear`); the cookie is re-sent with an empty state.
+    pub fn clear(&self) {
+        self.lock().change().clear();
+    }
+
+    /// Marks the session changed, so the cookie is re-sent (Pyramid's `changed()`).
+    pub fn changed(&self) {
+        self.lock().change();
+    }
+
+    /// Ends the session: clears the state and removes the cookie from the browser. Writes after
+    /// this start a brand-new session (new `created`, no CSRF token), which is what a login needs.
+    pub fn invalidate(&self) {
+        let mut inner = self.lock();
+        inner.touched = true;
+        inner.invalidated = true;
+        inner.written = false;
+        inner.reissue = false;
+        let record = inner.engine.fresh_record();
+        let data = inner.data();
+        data.renewed = record.accessed.as_secs_f64();
+        data.record = record;
+        data.new = true;
+    }
+
+    /// True for a session that did not come from a valid cookie (or was invalidated).
+    #[must_use]
+    pub fn is_new(&self) -> bool {
+        self.lock().data().new
+    }
+
+    /// When the session was created, in seconds since the epoch.
+    #[must_use]
+    pub fn created(&self) -> f64 {
+        self.lock().data().record.created.as_secs_f64()
+    }
+
+    /// When the session was last accessed, in seconds since the epoch.
+    #[must_use]
+    pub fn accessed(&self) -> f64 {
+        self.lock().data().record.accessed.as_secs_f64()
+    }
+
+    /// When the cookie this request carried was issued (Pyramid's `renewed`).
+    #[must_use]
+    pub fn renewed(&self) -> f64 {
+        self.lock().data().renewed
+    }
+
+    /// What the request's cookie turned out to be. Does not count as an access.
+    #[must_use]
+    pub fn status(&self) -> CookieStatus {
+        self.lock().data().status.clone()
+    }
+
+    /// A copy of the record as it would be written now. Does not count as an access.
+    #[must_use]
+    pub fn record(&self) -> Record {
+        self.lock().data().record.clone()
+    }
+
+    /// Size in bytes of the Set-Cookie header value this session would produce now.
+    #[must_use]
+    pub fn cookie_size(&self) -> usize {
+        self.lock().cookie_size()
+    }
+
+    /// True when the session still fits in one cookie ([`MAX_COOKIE_SIZE`] bytes).
+    #[must_use]
+    pub fn fits(&self) -> bool {
+        self.cookie_size() <= MAX_COOKIE_SIZE
+    }
+
+    /// True once the handler has read or written the session.
+    #[must_use]
+    pub fn is_touched(&self) -> bool {
+        self.lock().touched
+    }
+
+    /// The engine this session belongs to.
+    #[must_use]
+    pub fn engine(&self) -> Arc<SessionEngine> {
+        Arc::clone(&self.lock().engine)
+    }
+
+    /// Decides what the response must do with the cookie, and signs the new value if one is due.
+    /// Called once, by the middleware, after the handler finished.
+    #[must_use]
+    pub fn commit(&self) -> Commit {
+        let mut inner = self.lock();
+        if !inner.touched {
+            return Commit::Keep;
+        }
+        let (written, reissue, invalidated) = (inner.written, inner.reissue, inner.invalidated);
+        let data = inner.data();
+        let reason = if written {
+            SetReason::Changed
+        } else if invalidated {
+            return Commit::Delete;
+        } else if reissue {
+            SetReason::Reissued
+        } else if matches!(data.status, CookieStatus::ValidOldKey { .. }) {
+            SetReason::Rotated
+        } else {
+            return Commit::Keep;
+        };
+        let engine = Arc::clone(&inner.engine);
+        let value = engine.codec().encode(&inner.data().record);
+        let bytes = engine.cookie_overhead() + value.len();
+        if bytes > MAX_COOKIE_SIZE {
+            return Commit::TooLarge {
+                bytes,
+                limit: MAX_COOKIE_SIZE,
+            };
+        }
+        Commit::Set { value, reason }
+    }
+}
+
+impl Inner {
+    fn cookie_size(&mut self) -> usize {
+        let engine = Arc::clone(&self.engine);
+        engine.cookie_size(&self.data().record)
+    }
+}
