@@ -1,0 +1,253 @@
+//! `SessionLayer`: the configuration of the middleware, built once and shared by every request.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sesi_core::{
+    Clock, Codec, DEFAULT_SALT, HashAlg, Secrets, SessionConfig, SessionEngine, SystemClock,
+};
+use tower_layer::Layer;
+
+use crate::ConfigError;
+use crate::cookie::{CookieSettings, SameSite};
+use crate::service::{CookieAction, SessionService};
+
+/// Adds a [`Session`](crate::Session) to every request and writes the cookie back when needed.
+///
+/// Build it with [`SessionLayer::builder`]; the defaults are Pyramid's `SignedCookieSessionFactory`
+/// defaults, so a Pyramid app with the same secret shares its visitors' sessions.
+///
+/// ```
+/// use sesi::{Secret, Secrets, SessionLayer};
+///
+/// let secret = Secret::new("a secret of at least thirty-two bytes, from a file")?;
+/// let layer = SessionLayer::builder(Secrets::new(secret))
+///     .hardened() // HttpOnly, Secure, SameSite=Lax, __Host-session
+///     .with_timeout(Some(std::time::Duration::from_secs(1800)))
+///     .build()?;
+/// # let _ = layer;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+#[must_use = "a layer does nothing until it wraps a service"]
+pub struct SessionLayer {
+    shared: Arc<Shared>,
+}
+
+/// What every request of one layer shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) engine: Arc<SessionEngine>,
+    pub(crate) cookie: CookieSettings,
+    /// `name=` — written before the value.
+    pub(crate) prefix: String,
+    /// `; Path=/; ...` — written after the value.
+    pub(crate) suffix: String,
+    /// The whole header value that removes the cookie.
+    pub(crate) deletion: String,
+    pub(crate) set_on_exception: bool,
+}
+
+impl SessionLayer {
+    /// A builder with Pyramid's defaults.
+    pub fn builder(secrets: Secrets) -> SessionLayerBuilder {
+        SessionLayerBuilder {
+            secrets,
+            salt: DEFAULT_SALT.to_owned(),
+            hashalg: HashAlg::default(),
+            session: SessionConfig::default(),
+            cookie: CookieSettings::default(),
+            set_on_exception: true,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// A layer with every default.
+    ///
+    /// # Errors
+    /// Never with the defaults; kept fallible for symmetry with [`SessionLayerBuilder::build`].
+    pub fn new(secrets: Secrets) -> Result<Self, ConfigError> {
+        Self::builder(secrets).build()
+    }
+
+    /// The engine (codec, rules, clock) behind this layer: for tools that decode cookies with the
+    /// same settings, such as an inspector page.
+    #[must_use]
+    pub fn engine(&self) -> &Arc<SessionEngine> {
+        &self.shared.engine
+    }
+
+    /// The cookie's name and attributes.
+    #[must_use]
+    pub fn cookie_settings(&self) -> &CookieSettings {
+        &self.shared.cookie
+    }
+
+    /// What the middleware will send for `session` if the handler does nothing more to it: the
+    /// action and the exact `Set-Cookie` header value. Lets a page show its own Set-Cookie.
+    #[must_use]
+    pub fn preview(&self, session: &sesi_core::Session) -> (CookieAction, Option<String>) {
+        if !session.is_touched() {
+            return (CookieAction::None, None);
+        }
+        self.shared.apply(session.commit())
+    }
+}
+
+impl<S> Layer<S> for SessionLayer {
+    type Service = SessionService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SessionService::new(inner, Arc::clone(&self.shared))
+    }
+}
+
+/// Builds a [`SessionLayer`]; every rule is checked in [`build`](Self::build), so the setters can be
+/// called in any order.
+#[derive(Debug)]
+#[must_use = "call .build() to get the layer"]
+pub struct SessionLayerBuilder {
+    secrets: Secrets,
+    salt: String,
+    hashalg: HashAlg,
+    session: SessionConfig,
+    cookie: CookieSettings,
+    set_on_exception: bool,
+    clock: Arc<dyn Clock>,
+}
+
+fn secs(d: Option<Duration>) -> Option<u64> {
+    d.map(|d| d.as_secs())
+}
+
+impl SessionLayerBuilder {
+    /// Pyramid's `salt` (default `pyramid.session.`). Use a different salt for each purpose a secret
+    /// serves.
+    pub fn with_salt(mut self, salt: impl Into<String>) -> Self {
+        self.salt = salt.into();
+        self
+    }
+
+    /// Pyramid's `hashalg` (default SHA-512).
+    pub fn with_hashalg(mut self, hashalg: HashAlg) -> Self {
+        self.hashalg = hashalg;
+        self
+    }
+
+    /// Pyramid's `timeout`: idle time after which the session is empty (default 1200 s; `None`:
+    /// never). Whole seconds.
+    pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.session.timeout = secs(timeout);
+        self
+    }
+
+    /// Pyramid's `reissue_time`: a read re-issues the cookie once this much time has passed since it
+    /// was issued (default 0; `None`: reads never re-issue).
+    pub fn with_reissue_time(mut self, reissue_time: Option<Duration>) -> Self {
+        self.session.reissue_time = secs(reissue_time);
+        self
+    }
+
+    /// Absolute lifetime since the session was created, however active (default none).
+    pub fn with_max_lifetime(mut self, max_lifetime: Option<Duration>) -> Self {
+        self.session.max_lifetime = secs(max_lifetime);
+        self
+    }
+
+    /// Cookie name (default `session`).
+    pub fn with_cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.cookie.name = name.into();
+        self
+    }
+
+    /// Cookie `Path` (default `/`).
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.cookie.path = path.into();
+        self
+    }
+
+    /// Cookie `Domain` (default none: host-only).
+    pub fn with_domain(mut self, domain: Option<String>) -> Self {
+        self.cookie.domain = domain;
+        self
+    }
+
+    /// Pyramid's `max_age`: the cookie's `Max-Age` (default none: a browser-session cookie). The
+    /// server still decides expiry by `timeout`; this is only a hint to the browser.
+    pub fn with_max_age(mut self, max_age: Option<Duration>) -> Self {
+        self.cookie.max_age = secs(max_age);
+        self
+    }
+
+    /// Cookie `Secure` flag (default off).
+    pub fn with_secure(mut self, secure: bool) -> Self {
+        self.cookie.secure = secure;
+        self
+    }
+
+    /// Cookie `HttpOnly` flag (default off, as Pyramid).
+    pub fn with_http_only(mut self, http_only: bool) -> Self {
+        self.cookie.http_only = http_only;
+        self
+    }
+
+    /// Cookie `SameSite` (default `Lax`; `None` omits the attribute).
+    pub fn with_same_site(mut self, same_site: Option<SameSite>) -> Self {
+        self.cookie.same_site = same_site;
+        self
+    }
+
+    /// Pyramid's `set_on_exception`: whether a 5xx response still carries the session cookie
+    /// (default true).
+    pub fn with_set_on_exception(mut self, set: bool) -> Self {
+        self.set_on_exception = set;
+        self
+    }
+
+    /// The clock for expiry and reissue (tests).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The production preset: `HttpOnly`, `Secure`, `SameSite=Lax`, and the name `__Host-session`,
+    /// which the browser only accepts from HTTPS, for `Path=/`, without `Domain`, so a sibling
+    /// subdomain cannot plant or overwrite it. Requires HTTPS.
+    pub fn hardened(mut self) -> Self {
+        self.cookie.http_only = true;
+        self.cookie.secure = true;
+        self.cookie.same_site = Some(SameSite::Lax);
+        self.cookie.name = "__Host-session".to_owned();
+        self.cookie.path = "/".to_owned();
+        self.cookie.domain = None;
+        self
+    }
+
+    /// Checks every setting and prepares the keys and header parts.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the bad setting.
+    pub fn build(self) -> Result<SessionLayer, ConfigError> {
+        self.cookie.validate()?;
+        for warning in self.session.warnings() {
+            tracing::warn!("{warning}");
+        }
+        let prefix = format!("{}=", self.cookie.name);
+        let suffix = self.cookie.attributes(self.cookie.max_age);
+        let deletion = format!("{prefix}{}", self.cookie.attributes(Some(0)));
+        let codec = Codec::new(&self.secrets, &self.salt, self.hashalg);
+        let engine = SessionEngine::new(codec, self.session)?
+            .with_clock(self.clock)
+            .with_cookie_overhead(prefix.len() + suffix.len());
+        Ok(SessionLayer {
+            shared: Arc::new(Shared {
+                engine: Arc::new(engine),
+                cookie: self.cookie,
+                prefix,
+                suffix,
+                deletion,
+                set_on_exception: self.set_on_exception,
+            }),
+        })
+    }
+}

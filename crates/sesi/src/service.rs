@@ -1,0 +1,247 @@
+//! `SessionService`: runs the lifecycle around the inner service.
+//!
+//! Cookie header -> (lazy) verify and decode -> `Session` in the request extensions -> handler ->
+//! re-sign -> `Set-Cookie`, only when the session changed, was re-issued, was invalidated, or was
+//! verified by an old key.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use pin_project_lite::pin_project;
+use sesi_core::{Commit, CookieStatus, MAX_COOKIE_SIZE, SetReason};
+use tower_service::Service;
+
+use crate::cookie::find_cookie;
+use crate::layer::Shared;
+
+/// The middleware service; see [`SessionLayer`](crate::SessionLayer).
+#[derive(Clone, Debug)]
+pub struct SessionService<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+impl<S> SessionService<S> {
+    pub(crate) fn new(inner: S, shared: Arc<Shared>) -> Self {
+        SessionService { inner, shared }
+    }
+}
+
+/// What the middleware did with the session of one request; found in the response's extensions,
+/// for request logs.
+#[derive(Debug, Clone)]
+pub struct SessionOutcome {
+    /// The incoming cookie's status, or `None` when the handler never touched the session (the
+    /// cookie was then not even decoded).
+    pub status: Option<CookieStatus>,
+    /// What was sent back.
+    pub action: CookieAction,
+}
+
+/// What the response did with the cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CookieAction {
+    /// No `Set-Cookie`.
+    None,
+    /// A new cookie was set.
+    Set(SetReason),
+    /// The cookie was removed (after `invalidate()`).
+    Deleted,
+    /// The cookie would have been too large; the browser keeps its last good cookie and the
+    /// response was replaced by a 500 error.
+    TooLarge {
+        /// Size the Set-Cookie would have had.
+        bytes: usize,
+    },
+    /// A 5xx response with `set_on_exception` off: the change was not saved.
+    SkippedOnError,
+}
+
+impl CookieAction {
+    /// Short name for logs.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            CookieAction::None => "none",
+            CookieAction::Set(reason) => reason.name(),
+            CookieAction::Deleted => "deleted",
+            CookieAction::TooLarge { .. } => "too-large",
+            CookieAction::SkippedOnError => "skipped-on-error",
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: From<String>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let raw = find_cookie(req.headers(), &self.shared.cookie.name);
+        let session = self.shared.engine.session(raw);
+        req.extensions_mut().insert(session.clone());
+        ResponseFuture {
+            inner: self.inner.call(req),
+            session: Some(session),
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`SessionService`].
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        session: Option<sesi_core::Session>,
+        shared: Arc<Shared>,
+    }
+}
+
+impl<F, ResBody, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+    ResBody: From<String>,
+{
+    type Output = Result<Response<ResBody>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = ready!(this.inner.poll(cx))?;
+        if let Some(session) = this.session.take() {
+            response = finish(this.shared, &session, response);
+        }
+        Poll::Ready(Ok(response))
+    }
+}
+
+/// Applies the session's outcome to the response.
+fn finish<B: From<String>>(
+    shared: &Shared,
+    session: &sesi_core::Session,
+    mut response: Response<B>,
+) -> Response<B> {
+    if !session.is_touched() {
+        response.extensions_mut().insert(SessionOutcome {
+            status: None,
+            action: CookieAction::None,
+        });
+        return response;
+    }
+    let status = session.status();
+    if status.is_rejected() {
+        tracing::debug!(reason = status.name(), detail = %status, "discarded session cookie");
+    }
+    let action = if response.status().is_server_error() && !shared.set_on_exception {
+        CookieAction::SkippedOnError
+    } else {
+        let (action, header) = shared.apply(session.commit());
+        match action {
+            CookieAction::TooLarge { bytes } => {
+                tracing::error!(
+                    bytes,
+                    limit = MAX_COOKIE_SIZE,
+                    "session cookie too large; not sent, the browser keeps its previous cookie"
+                );
+                response = too_large_response(bytes, MAX_COOKIE_SIZE);
+            }
+            _ => {
+                if let Some(header) = header {
+                    // The value is base64url and the attributes were validated at build time.
+                    let value = HeaderValue::try_from(header)
+                        .expect("validated cookie parts form a valid header");
+                    response.headers_mut().append(SET_COOKIE, value);
+                }
+            }
+        }
+        action
+    };
+    mark_private(response.headers_mut());
+    response.extensions_mut().insert(SessionOutcome {
+        status: Some(status),
+        action,
+    });
+    response
+}
+
+impl Shared {
+    /// The action and `Set-Cookie` header value a commit turns into.
+    pub(crate) fn apply(&self, commit: Commit) -> (CookieAction, Option<String>) {
+        match commit {
+            Commit::Keep => (CookieAction::None, None),
+            Commit::Set { value, reason } => {
+                let mut header =
+                    String::with_capacity(self.prefix.len() + value.len() + self.suffix.len());
+                header.push_str(&self.prefix);
+                header.push_str(&value);
+                header.push_str(&self.suffix);
+                (CookieAction::Set(reason), Some(header))
+            }
+            Commit::Delete => (CookieAction::Deleted, Some(self.deletion.clone())),
+            Commit::TooLarge { bytes, .. } => (CookieAction::TooLarge { bytes }, None),
+        }
+    }
+}
+
+fn too_large_response<B: From<String>>(bytes: usize, limit: usize) -> Response<B> {
+    let body = format!(
+        "500 Internal Server Error\n\nThe session grew too large to store in a cookie \
+         ({bytes} bytes, the limit is {limit}); the change was not saved.\n"
+    );
+    let mut response = Response::new(B::from(body));
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// A response that depends on the cookie must not be shared by caches: `Vary: Cookie` (once) and
+/// `Cache-Control: private` (unless already private or no-store).
+fn mark_private(headers: &mut HeaderMap) {
+    let has_token = |headers: &HeaderMap, name, tokens: &[&str]| {
+        headers.get_all(name).iter().any(|v| {
+            v.to_str().is_ok_and(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .any(|t| tokens.iter().any(|want| t.eq_ignore_ascii_case(want)))
+            })
+        })
+    };
+    if !has_token(headers, VARY, &["cookie", "*"]) {
+        headers.append(VARY, HeaderValue::from_static("Cookie"));
+    }
+    match headers
+        .get(CACHE_CONTROL)
+        .map(|v| v.to_str().map(str::to_owned))
+    {
+        None => {
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
+        }
+        Some(Ok(existing)) if !has_token(headers, CACHE_CONTROL, &["private", "no-store"]) => {
+            let kept = existing
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("public"))
+                .fold(String::from("private"), |acc, t| acc + ", " + t);
+            if let Ok(value) = HeaderValue::try_from(kept) {
+                headers.insert(CACHE_CONTROL, value);
+            }
+        }
+        Some(_) => {}
+    }
+}
