@@ -1,1 +1,33 @@
-//! placeholder
+//! The sesi tutorial app: a visit counter, a shopping cart and a session inspector on top of the
+//! `sesi` session layer, plus the `sesi` command line (`serve`, `cookie decode|encode`, `keygen`).
+//!
+//! ```no_run
+//! use sesi::{Secret, Secrets};
+//! use sesi_app::Settings;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let settings = Settings::new(Secrets::new(Secret::generate()?));
+//! let app = sesi_app::app(&settings)?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:6543").await?;
+//! axum::serve(listener, app).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod catalog;
+pub mod cli;
+mod error;
+pub mod i18n;
+mod routes;
+mod settings;
+
+pub use error::{ApiError, AppError};
+pub use routes::AppState;
+pub use settings::Settings;
+
+/// The app's router with its session layer, built from `settings`.
+///
+/// # Errors
+/// A [`sesi::ConfigError`] when the session settings are invalid.
+pub fn app(settings: &Settings) -> Result<axum::Router, sesi::ConfigError> {
+    Ok(routes::router(settings.layer()?))
+}

@@ -45,6 +45,8 @@ mod cookie;
 mod extract;
 mod layer;
 mod service;
+#[cfg(test)]
+mod tests;
 
 use std::ops::Deref;
 
@@ -60,6 +62,13 @@ pub use sesi_core::{
     Clock, CookieStatus, HashAlg, MAX_COOKIE_SIZE, ManualClock, Secret, SecretError, Secrets,
     SessionError,
 };
+
+/// The value of the last cookie called `name` in the request's `Cookie` header fields, read exactly
+/// as the middleware reads it (for pages that show the raw cookie).
+#[must_use]
+pub fn read_cookie(headers: &http::HeaderMap, name: &str) -> Option<String> {
+    cookie::find_cookie(headers, name)
+}
 
 /// The session of the current request: an axum extractor, and a cheap clone of the shared handle
 /// that derefs to [`sesi_core::Session`] for the whole API (`get`, `insert`, `update`, `flash`,

@@ -1,0 +1,195 @@
+//! The `sesi` command line: arguments (clap) validated into settings before any work starts.
+
+mod cookie;
+mod secrets;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use sesi::{HashAlg, SameSite};
+
+pub use secrets::{SecretSource, default_secret_path, load_secrets};
+
+/// sesi: Pyramid-compatible signed-cookie sessions. Runs the tutorial app and inspects cookies.
+#[derive(Debug, Parser)]
+#[command(name = "sesi", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the tutorial app (visit counter, cart, session inspector) on HOST:PORT.
+    Serve(ServeArgs),
+    /// Decode, verify or sign a session cookie value.
+    #[command(subcommand)]
+    Cookie(CookieCommand),
+    /// Print a fresh 64-byte random secret (128 hex characters), usable as SESI_SECRET.
+    Keygen,
+}
+
+/// `sesi serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SESI_ADDR", default_value = "127.0.0.1:6543")]
+    pub addr: String,
+
+    /// File holding the secret(s), one per line; the first signs, the others only verify (key
+    /// rotation). Without this and without SESI_SECRET, a random secret is generated on first start
+    /// and kept in the default secret file (see `sesi serve --help`).
+    #[arg(long, env = "SESI_SECRET_FILE", value_name = "PATH")]
+    pub secret_file: Option<PathBuf>,
+
+    /// Secret(s), comma-separated: the first signs, the others only verify (key rotation). Prefer
+    /// the environment variable to the flag: command lines are visible to other users.
+    #[arg(
+        long = "secret",
+        env = "SESI_SECRET",
+        hide_env_values = true,
+        value_name = "SECRETS"
+    )]
+    pub secret: Option<String>,
+
+    /// Accept a secret shorter than 32 bytes on a non-loopback address (never do this in
+    /// production: a short secret is recovered from one cookie by a dictionary attack).
+    #[arg(long, env = "SESI_ALLOW_WEAK_SECRET")]
+    pub allow_weak_secret: bool,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub session: SessionArgs,
+}
+
+/// Session settings shared with Pyramid's `SignedCookieSessionFactory`.
+#[derive(Debug, Args, Clone)]
+pub struct SessionArgs {
+    /// HMAC hash algorithm (Pyramid's `hashalg`): sha512, sha384, sha256, sha224 or sha1.
+    #[arg(long, env = "SESI_HASHALG", default_value = "sha512", value_parser = parse_hashalg)]
+    pub hashalg: HashAlg,
+
+    /// Salt prepended to the secret (Pyramid's `salt`).
+    #[arg(long, env = "SESI_SALT", default_value = "pyramid.session.")]
+    pub salt: String,
+
+    /// Idle timeout in seconds, or `none` (Pyramid's `timeout`).
+    #[arg(long, env = "SESI_TIMEOUT", default_value = "1200", value_parser = parse_secs)]
+    pub timeout: Limit,
+
+    /// Re-issue the cookie on a read once this many seconds passed since it was issued, or `none`
+    /// (Pyramid's `reissue_time`).
+    #[arg(long, env = "SESI_REISSUE_TIME", default_value = "0", value_parser = parse_secs)]
+    pub reissue_time: Limit,
+
+    /// Absolute session lifetime in seconds since creation, or `none`.
+    #[arg(long, env = "SESI_MAX_LIFETIME", default_value = "none", value_parser = parse_secs)]
+    pub max_lifetime: Limit,
+
+    /// Cookie name (Pyramid's `cookie_name`).
+    #[arg(long, env = "SESI_COOKIE_NAME", default_value = "session")]
+    pub cookie_name: String,
+
+    /// Set the cookie's Secure attribute (only sent over HTTPS).
+    #[arg(long, env = "SESI_SECURE", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub secure: bool,
+
+    /// Set the cookie's HttpOnly attribute (scripts cannot read it).
+    #[arg(long, env = "SESI_HTTPONLY", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub httponly: bool,
+
+    /// The cookie's SameSite attribute; `off` omits it. `none` requires --secure true.
+    #[arg(long, env = "SESI_SAMESITE", default_value = "lax")]
+    pub samesite: SameSiteArg,
+}
+
+/// A number of seconds or no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit(pub Option<u64>);
+
+fn parse_secs(s: &str) -> Result<Limit, String> {
+    if s.eq_ignore_ascii_case("none") {
+        return Ok(Limit(None));
+    }
+    s.parse::<u64>()
+        .map(|n| Limit(Some(n)))
+        .map_err(|_| format!("{s:?} is not a whole number of seconds (0 or more) or `none`"))
+}
+
+fn parse_hashalg(s: &str) -> Result<HashAlg, String> {
+    s.parse::<HashAlg>().map_err(|e| e.to_string())
+}
+
+/// `--samesite` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SameSiteArg {
+    /// SameSite=Lax.
+    Lax,
+    /// SameSite=Strict.
+    Strict,
+    /// SameSite=None (requires Secure).
+    None,
+    /// No SameSite attribute.
+    Off,
+}
+
+impl SameSiteArg {
+    fn to_same_site(self) -> Option<SameSite> {
+        match self {
+            SameSiteArg::Lax => Some(SameSite::Lax),
+            SameSiteArg::Strict => Some(SameSite::Strict),
+            SameSiteArg::None => Some(SameSite::None),
+            SameSiteArg::Off => None,
+        }
+    }
+}
+
+/// `sesi cookie ...`.
+#[derive(Debug, Subcommand)]
+pub enum CookieCommand {
+    /// Verify and print a cookie: accessed, created, state, which secret verified it.
+    Decode(cookie::DecodeArgs),
+    /// Sign a state (JSON object) into a cookie value Pyramid accepts.
+    Encode(cookie::EncodeArgs),
+}
+
+/// Exit codes: 0 success, 1 the cookie did not verify or decode, 2 bad usage or configuration.
+pub mod exit {
+    /// The cookie did not verify or decode.
+    pub const INVALID_COOKIE: u8 = 1;
+    /// Bad input, arguments or configuration.
+    pub const USAGE: u8 = 2;
+}
+
+/// Runs the parsed command line.
+#[must_use]
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Cookie(CookieCommand::Decode(args)) => cookie::decode(&args),
+        Command::Cookie(CookieCommand::Encode(args)) => cookie::encode(&args),
+        Command::Keygen => keygen(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("sesi: error: {err:#}");
+            ExitCode::from(exit::USAGE)
+        }
+    }
+}
+
+fn keygen() -> anyhow::Result<ExitCode> {
+    let secret = sesi::Secret::generate()?;
+    println!(
+        "{}",
+        secret
+            .expose_text()
+            .expect("generated secrets are hex text")
+    );
+    Ok(ExitCode::SUCCESS)
+}

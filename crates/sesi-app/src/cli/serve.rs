@@ -1,0 +1,163 @@
+//! `sesi serve`: settings from flags and environment, secrets, logging, graceful shutdown.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use sesi::{MAX_COOKIE_SIZE, Secrets};
+use tokio::net::TcpListener;
+
+use super::{SecretSource, ServeArgs, SessionArgs, load_secrets};
+use crate::Settings;
+
+/// Secrets shorter than this are weak (they fall to a dictionary attack on one cookie).
+const MIN_STRONG_SECRET: usize = sesi::core::MIN_SECRET_LEN;
+
+impl SessionArgs {
+    /// The app settings these arguments describe, with `secrets`.
+    #[must_use]
+    pub fn settings(&self, secrets: Secrets) -> Settings {
+        Settings {
+            secrets,
+            hashalg: self.hashalg,
+            salt: self.salt.clone(),
+            timeout: self.timeout.0,
+            reissue_time: self.reissue_time.0,
+            max_lifetime: self.max_lifetime.0,
+            cookie_name: self.cookie_name.clone(),
+            secure: self.secure,
+            http_only: self.httponly,
+            same_site: self.samesite.to_same_site(),
+        }
+    }
+}
+
+/// Refuses weak secrets off loopback unless allowed; warns loudly otherwise.
+fn check_secret_strength(
+    secrets: &Secrets,
+    addr: &SocketAddr,
+    allow_weak: bool,
+) -> anyhow::Result<()> {
+    let Some(shortest) = secrets.iter().map(sesi::Secret::len).min() else {
+        return Ok(());
+    };
+    if shortest >= MIN_STRONG_SECRET {
+        return Ok(());
+    }
+    if !addr.ip().is_loopback() && !allow_weak {
+        bail!(
+            "a secret is only {shortest} bytes (at least {MIN_STRONG_SECRET} are required) and {addr} is \
+             reachable from other machines: anyone holding one cookie can recover such a secret \
+             with a dictionary attack and forge sessions. Use `sesi keygen` for a strong secret, or \
+             pass --allow-weak-secret if you really mean it"
+        );
+    }
+    tracing::warn!(
+        "WEAK SECRET: a secret is only {shortest} bytes. A public tutorial secret like \
+         `rahasia_dapur_123` is cracked from one cookie in under a second, so anyone can forge \
+         sessions. Fine for learning on {addr}; never use it for anything real (`sesi keygen` makes \
+         a strong one)"
+    );
+    Ok(())
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A second call (tests running several servers in one process) keeps the first subscriber.
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    init_logging();
+    let addr: SocketAddr = args.addr.parse().with_context(|| {
+        format!(
+            "--addr {:?} is not HOST:PORT (for example 127.0.0.1:6543)",
+            args.addr
+        )
+    })?;
+    let (secrets, source) = load_secrets(args.secret.as_deref(), args.secret_file.as_deref())?;
+    match &source {
+        SecretSource::Env => tracing::info!(count = secrets.len(), "secrets from SESI_SECRET"),
+        SecretSource::File(path) | SecretSource::DefaultFile(path) => {
+            tracing::info!(count = secrets.len(), path = %path.display(), "secrets from file");
+        }
+        SecretSource::Generated(path) => tracing::info!(
+            path = %path.display(),
+            "no secret configured: generated a random 64-byte secret, readable only by you; it is reused on the next start"
+        ),
+    }
+    check_secret_strength(&secrets, &addr, args.allow_weak_secret)?;
+    let settings = args.session.settings(secrets);
+    let app = crate::app(&settings).context("invalid session settings")?;
+
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let local = listener.local_addr().context("listening socket has no address")?;
+        tracing::info!(
+            "sesi listening on http://{local} (hashalg {}, cookie {:?}, cookie limit {MAX_COOKIE_SIZE} bytes)",
+            settings.hashalg,
+            settings.cookie_name
+        );
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("server failed")?;
+        tracing::info!("sesi stopped");
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(%err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secrets(text: &str) -> Secrets {
+        Secrets::new(sesi::Secret::new_insecure(text).expect("non-empty"))
+    }
+
+    #[test]
+    fn weak_secret_is_allowed_on_loopback_and_refused_elsewhere() {
+        let weak = secrets("rahasia_dapur_123");
+        let loopback: SocketAddr = "127.0.0.1:6543".parse().expect("addr");
+        let public: SocketAddr = "0.0.0.0:6543".parse().expect("addr");
+        assert!(check_secret_strength(&weak, &loopback, false).is_ok());
+        let err = check_secret_strength(&weak, &public, false).expect_err("refused");
+        assert!(err.to_string().contains("--allow-weak-secret"), "{err}");
+        assert!(check_secret_strength(&weak, &public, true).is_ok());
+        let strong = secrets(&"k".repeat(64));
+        assert!(check_secret_strength(&strong, &public, false).is_ok());
+    }
+}

@@ -1,0 +1,208 @@
+//! `GET /session`: the request lifecycle made visible; `GET /session/decode`: any pasted cookie
+//! decoded and verified with the server's secrets.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::header::COOKIE;
+use axum::http::{HeaderMap, Uri};
+use axum::response::Html;
+use serde::Deserialize;
+use sesi::Session;
+use sesi::core::{Codec, CookieStatus, Record, SessionEngine, Timestamp};
+
+use super::{AppState, Chrome, render};
+use crate::error::AppError;
+use crate::i18n::Texts;
+
+/// Steps 1-4 of the lifecycle for one cookie value.
+pub(crate) struct Report {
+    cookie_header: Option<String>,
+    status_name: &'static str,
+    status_detail: String,
+    verdict_class: &'static str,
+    payload: Option<PayloadView>,
+    size: usize,
+}
+
+pub(crate) struct PayloadView {
+    verified: bool,
+    accessed_raw: String,
+    accessed_date: String,
+    created_raw: String,
+    created_date: String,
+    state_pretty: String,
+}
+
+#[derive(Template)]
+#[template(path = "inspect.html")]
+struct InspectPage {
+    t: &'static Texts,
+    flashes: Vec<String>,
+    errors: Vec<String>,
+    report: Report,
+    storage: &'static str,
+    action: &'static str,
+    set_cookie: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "decode.html")]
+struct DecodePage {
+    t: &'static Texts,
+    flashes: Vec<String>,
+    errors: Vec<String>,
+    report: Report,
+}
+
+/// Judges `raw` with the engine's secrets and rules, and shows what it carries; a cookie that fails
+/// verification is still decoded, marked UNVERIFIED, because anyone can read a signed cookie.
+pub(crate) fn report(
+    engine: &SessionEngine,
+    cookie_header: Option<String>,
+    raw: Option<&str>,
+) -> Report {
+    let (status, record) = engine.judge(raw);
+    let payload = match (&record, raw) {
+        (Some(record), _) => Some(view(record, true)),
+        (None, Some(raw)) => Codec::decode_unverified(raw, engine.codec().hashalg())
+            .ok()
+            .map(|r| view(&r, false)),
+        (None, None) => None,
+    };
+    let verdict_class = match status {
+        CookieStatus::Valid | CookieStatus::ValidOldKey { .. } => "ok",
+        CookieStatus::Absent => "none",
+        _ => "bad",
+    };
+    Report {
+        cookie_header,
+        status_name: status.name(),
+        status_detail: status.to_string(),
+        verdict_class,
+        payload,
+        size: raw.map_or(0, |r| engine.cookie_overhead() + r.len()),
+    }
+}
+
+fn raw_number(ts: Timestamp) -> String {
+    let mut out = Vec::new();
+    match ts {
+        Timestamp::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Timestamp::Float(f) => sesi::core::codec::pyjson::write_float(&mut out, f),
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn view(record: &Record, verified: bool) -> PayloadView {
+    PayloadView {
+        verified,
+        accessed_raw: raw_number(record.accessed),
+        accessed_date: utc_date(record.accessed.as_secs_f64()),
+        created_raw: raw_number(record.created),
+        created_date: utc_date(record.created.as_secs_f64()),
+        state_pretty: serde_json::to_string_pretty(&record.state)
+            .unwrap_or_else(|_| "{}".to_owned()),
+    }
+}
+
+/// `2026-11-25 16:46:44 UTC` (proleptic Gregorian; Howard Hinnant's days-to-civil algorithm).
+pub(crate) fn utc_date(secs: f64) -> String {
+    let secs = secs.floor() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn cookie_header(headers: &HeaderMap) -> Option<String> {
+    let fields: Vec<String> = headers
+        .get_all(COOKIE)
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
+    (!fields.is_empty()).then(|| fields.join("\n"))
+}
+
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    session: Session,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Html<String>, AppError> {
+    // The inspector reads the session (so a due reissue happens, as on any page) but never
+    // pops flash messages or changes data.
+    let chrome = Chrome::new(&session, &uri, &headers, false);
+    let _ = session.len();
+    let name = &state.layer.cookie_settings().name;
+    let raw = sesi::read_cookie(&headers, name);
+    let mut report = report(
+        state.layer.engine(),
+        cookie_header(&headers),
+        raw.as_deref(),
+    );
+    report.size = session.cookie_size();
+    let (action, set_cookie) = state.layer.preview(&session);
+    render(&InspectPage {
+        t: chrome.t,
+        flashes: chrome.flashes,
+        errors: chrome.errors,
+        report,
+        storage: state.storage,
+        action: action.name(),
+        set_cookie,
+    })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DecodeQuery {
+    cookie: Option<String>,
+}
+
+pub(crate) async fn decode(
+    State(state): State<AppState>,
+    session: Session,
+    uri: Uri,
+    headers: HeaderMap,
+    query: Result<Query<DecodeQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Html<String>, AppError> {
+    let Query(query) = query.map_err(|e| AppError::bad_request(e.body_text()))?;
+    let chrome = Chrome::new(&session, &uri, &headers, false);
+    let pasted = query.cookie.map(|c| {
+        // Accept `name=value` as copied from developer tools, and stray whitespace.
+        let c = c.trim();
+        let name = &state.layer.cookie_settings().name;
+        c.strip_prefix(&format!("{name}=")).unwrap_or(c).to_owned()
+    });
+    let report = report(state.layer.engine(), pasted.clone(), pasted.as_deref());
+    render(&DecodePage {
+        t: chrome.t,
+        flashes: chrome.flashes,
+        errors: chrome.errors,
+        report,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc_date;
+
+    #[test]
+    fn dates_are_utc_calendar_dates() {
+        assert_eq!(utc_date(0.0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc_date(1764000000.25), "2025-11-24 16:00:00 UTC");
+        assert_eq!(utc_date(951_782_400.0), "2000-02-29 00:00:00 UTC");
+        assert_eq!(utc_date(-1.0), "1969-12-31 23:59:59 UTC");
+    }
+}
