@@ -17,7 +17,7 @@ pub mod catalog;
 pub mod cli;
 mod error;
 pub mod i18n;
-mod routes;
+pub(crate) mod routes;
 mod settings;
 
 pub use error::{ApiError, AppError};

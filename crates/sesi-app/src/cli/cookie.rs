@@ -1,21 +1,246 @@
-//! `sesi cookie decode` and `sesi cookie encode`.
+//! `sesi cookie decode` and `sesi cookie encode`: see inside a cookie, or make one Pyramid accepts.
 
+use std::io::Read as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::{Context, bail};
 use clap::Args;
+use serde_json::Value;
+use sesi::HashAlg;
+use sesi::core::{
+    Clock, Codec, Record, Secrets, SessionConfig, SessionEngine, SystemClock, Timestamp,
+};
+
+use super::{Limit, exit, parse_hashalg, parse_secs};
+use crate::cli::secrets::load_explicit_secrets;
+
+/// Where the secrets for a cookie tool come from.
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// Secret(s), comma-separated; the first signs, all verify. Also read from SESI_SECRET.
+    #[arg(
+        long = "secret",
+        env = "SESI_SECRET",
+        hide_env_values = true,
+        value_name = "S"
+    )]
+    pub secret: Option<String>,
+
+    /// File holding the secret(s), one per line.
+    #[arg(long, env = "SESI_SECRET_FILE", value_name = "F")]
+    pub secret_file: Option<PathBuf>,
+
+    /// HMAC hash algorithm (Pyramid's `hashalg`).
+    #[arg(long, default_value = "sha512", value_parser = parse_hashalg)]
+    pub hashalg: HashAlg,
+
+    /// Salt (Pyramid's `salt`).
+    #[arg(long, default_value = "pyramid.session.")]
+    pub salt: String,
+}
 
 /// `sesi cookie decode`.
 #[derive(Debug, Args)]
-pub struct DecodeArgs {}
+pub struct DecodeArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub keys: KeyArgs,
+
+    /// Also say whether the cookie would be expired under this idle timeout (seconds).
+    #[arg(long, value_parser = parse_secs)]
+    pub timeout: Option<Limit>,
+
+    /// Show the payload even when the signature cannot be checked (no secret) or is wrong. The
+    /// output is marked UNVERIFIED: signed cookies are readable by anyone.
+    #[arg(long)]
+    pub no_verify: bool,
+
+    /// The cookie value (`session=` prefix allowed), or `-` to read it from standard input.
+    pub cookie: String,
+}
 
 /// `sesi cookie encode`.
 #[derive(Debug, Args)]
-pub struct EncodeArgs {}
+pub struct EncodeArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub keys: KeyArgs,
 
-pub(super) fn decode(_args: &DecodeArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not yet available")
+    /// `accessed` timestamp as a JSON number (default: now, as a whole second like Pyramid).
+    #[arg(long, value_parser = parse_timestamp, allow_hyphen_values = true)]
+    pub accessed: Option<Timestamp>,
+
+    /// `created` timestamp as a JSON number (default: now, with fractions like Pyramid).
+    #[arg(long, value_parser = parse_timestamp, allow_hyphen_values = true)]
+    pub created: Option<Timestamp>,
+
+    /// The session state as a JSON object, or `-` to read it from standard input.
+    pub state: String,
 }
 
-pub(super) fn encode(_args: &EncodeArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not yet available")
+/// A JSON number, kept as integer or float so the signed bytes match what Python would write.
+fn parse_timestamp(s: &str) -> Result<Timestamp, String> {
+    let number: serde_json::Number = serde_json::from_str(s.trim()).map_err(|_| {
+        format!("{s:?} is not a JSON number (for example 1764000000 or 1764000000.25)")
+    })?;
+    let ts = match number.as_i64() {
+        Some(i) => Timestamp::Int(i),
+        None => Timestamp::Float(number.as_f64().ok_or("not a finite number")?),
+    };
+    if ts.as_secs_f64().abs() > Timestamp::MAX_ABS {
+        return Err(format!(
+            "{s} is out of range (at most {} seconds)",
+            Timestamp::MAX_ABS
+        ));
+    }
+    Ok(ts)
+}
+
+/// Reads `arg`, or standard input when it is `-`.
+fn arg_or_stdin(arg: &str, what: &str) -> anyhow::Result<String> {
+    if arg != "-" {
+        return Ok(arg.to_owned());
+    }
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .with_context(|| format!("cannot read the {what} from standard input"))?;
+    Ok(text)
+}
+
+impl KeyArgs {
+    fn secrets(&self) -> anyhow::Result<Option<Secrets>> {
+        load_explicit_secrets(self.secret.as_deref(), self.secret_file.as_deref())
+    }
+}
+
+fn number_text(ts: Timestamp) -> String {
+    match ts {
+        Timestamp::Int(i) => i.to_string(),
+        Timestamp::Float(f) => {
+            let mut out = Vec::new();
+            sesi::core::codec::pyjson::write_float(&mut out, f);
+            String::from_utf8_lossy(&out).into_owned()
+        }
+    }
+}
+
+fn print_record(record: &Record) -> anyhow::Result<()> {
+    for (label, ts) in [("accessed", record.accessed), ("created", record.created)] {
+        println!(
+            "{label:<9} {} ({})",
+            crate::routes::utc_date(ts.as_secs_f64()),
+            number_text(ts)
+        );
+    }
+    println!("state:");
+    println!("{}", serde_json::to_string_pretty(&record.state)?);
+    Ok(())
+}
+
+pub(super) fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
+    let text = arg_or_stdin(&args.cookie, "cookie")?;
+    let mut value = text.trim();
+    if let Some((name, rest)) = value.split_once('=') {
+        // `session=VALUE` as copied from a browser; base64url never contains `=`.
+        if !name.is_empty() && !rest.is_empty() {
+            value = rest.trim();
+        }
+    }
+    let secrets = args.keys.secrets()?;
+    let Some(secrets) = secrets.filter(|_| !args.no_verify) else {
+        if !args.no_verify {
+            bail!(
+                "no secret given: pass --secret, --secret-file or SESI_SECRET, or --no-verify to read the payload unverified"
+            );
+        }
+        return decode_unverified(value, args.keys.hashalg);
+    };
+    let codec = Codec::new(&secrets, &args.keys.salt, args.keys.hashalg);
+    let decoded = match codec.decode(value) {
+        Ok(decoded) => decoded,
+        Err(err) => {
+            eprintln!("sesi: cookie does not verify: {err}");
+            return Ok(ExitCode::from(exit::INVALID_COOKIE));
+        }
+    };
+    let verified_by = match decoded.key_index {
+        0 => "the current secret (the first one given)".to_owned(),
+        n => format!("fallback secret #{n} (re-issue it with the current secret)"),
+    };
+    println!(
+        "verified  by {verified_by}, {} with salt {:?}",
+        codec.hashalg(),
+        args.keys.salt
+    );
+    print_record(&decoded.record)?;
+    if let Some(Limit(timeout)) = args.timeout {
+        let engine = SessionEngine::new(
+            codec,
+            SessionConfig {
+                timeout,
+                ..SessionConfig::default()
+            },
+        )?;
+        let (status, _) = engine.judge(Some(value));
+        let idle = SystemClock.now() - decoded.record.accessed.as_secs_f64();
+        match timeout {
+            Some(t) => println!(
+                "expired   {} (idle {idle:.0} s, timeout {t} s): {status}",
+                if matches!(status, sesi::CookieStatus::Expired { .. }) {
+                    "yes"
+                } else {
+                    "no"
+                }
+            ),
+            None => println!("expired   no (no timeout): {status}"),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn decode_unverified(value: &str, hashalg: HashAlg) -> anyhow::Result<ExitCode> {
+    match Codec::decode_unverified(value, hashalg) {
+        Ok(record) => {
+            println!(
+                "UNVERIFIED: the signature was NOT checked. Anyone can read a signed cookie like this one;"
+            );
+            println!("UNVERIFIED: only the secret's holder can change it undetected.");
+            print_record(&record)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            eprintln!("sesi: cookie cannot be read: {err}");
+            Ok(ExitCode::from(exit::INVALID_COOKIE))
+        }
+    }
+}
+
+pub(super) fn encode(args: &EncodeArgs) -> anyhow::Result<ExitCode> {
+    let Some(secrets) = args.keys.secrets()? else {
+        bail!("no secret given: pass --secret, --secret-file or SESI_SECRET");
+    };
+    let text = arg_or_stdin(&args.state, "state")?;
+    let state: Value = serde_json::from_str(text.trim()).context("the state is not valid JSON")?;
+    let Value::Object(state) = state else {
+        bail!("the state must be a JSON object, like {{\"counter\": 1}}");
+    };
+    let now = SystemClock.now();
+    let record = Record::new(
+        args.accessed.unwrap_or(Timestamp::Int(now.floor() as i64)),
+        args.created.unwrap_or(Timestamp::Float(now)),
+        state,
+    );
+    let codec = Codec::new(&secrets, &args.keys.salt, args.keys.hashalg);
+    let value = codec.encode(&record);
+    if value.len() > sesi::core::MAX_COOKIE_VALUE_LEN {
+        eprintln!(
+            "sesi: warning: the value is {} characters; browsers and sesi discard cookies over {}",
+            value.len(),
+            sesi::core::MAX_COOKIE_VALUE_LEN
+        );
+    }
+    println!("{value}");
+    Ok(ExitCode::SUCCESS)
 }

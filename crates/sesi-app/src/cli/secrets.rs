@@ -61,6 +61,20 @@ pub fn read_secret_file(path: &Path) -> anyhow::Result<Secrets> {
     parse_list(text.lines(), &format!("secret file {}", path.display()))
 }
 
+/// Secrets given explicitly (comma-separated value, else a file), or `None` when neither is given.
+///
+/// # Errors
+/// When a source is unreadable or empty.
+pub fn load_explicit_secrets(
+    env_value: Option<&str>,
+    file: Option<&Path>,
+) -> anyhow::Result<Option<Secrets>> {
+    if let Some(value) = env_value {
+        return parse_list(value.split(','), "the secret list").map(Some);
+    }
+    file.map(read_secret_file).transpose()
+}
+
 /// The server's secrets: `env_value` (comma-separated) if given, else `file`, else the default
 /// file, generated with a fresh 64-byte secret (mode 0600) when it does not exist yet.
 ///

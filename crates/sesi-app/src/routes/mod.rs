@@ -4,6 +4,7 @@ mod api;
 mod cart;
 mod counter;
 mod inspect;
+pub(crate) use inspect::utc_date;
 
 use std::time::Instant;
 
