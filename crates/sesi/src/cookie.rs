@@ -120,6 +120,13 @@ impl CookieSettings {
                 "a __Secure- cookie needs Secure",
             ));
         }
+        if self.max_age == Some(0) {
+            return Err(invalid(
+                "max_age",
+                "0",
+                "Max-Age=0 deletes the cookie as soon as it is set (use None for a browser-session cookie)",
+            ));
+        }
         if self.same_site == Some(SameSite::None) && !self.secure {
             return Err(invalid(
                 "same_site",
@@ -223,7 +230,7 @@ mod tests {
 
     #[test]
     fn odd_bytes_never_panic_and_empty_values_are_found() {
-        let h = headers(&[b"session=\xff\xfe; x=\x01", b"session="]);
+        let h = headers(&[b"session=\xff\xfe; x=\x80", b"session="]);
         assert_eq!(find_cookie(&h, "session").as_deref(), Some(""));
         let h = headers(&[b"session=\xffabc"]);
         assert_eq!(find_cookie(&h, "session").as_deref(), Some("\u{fffd}abc"));

@@ -173,7 +173,8 @@ impl SessionLayerBuilder {
     }
 
     /// Pyramid's `max_age`: the cookie's `Max-Age` (default none: a browser-session cookie). The
-    /// server still decides expiry by `timeout`; this is only a hint to the browser.
+    /// server still decides expiry by `timeout`; this is only a hint to the browser. Whole seconds;
+    /// zero is refused by [`build`](Self::build), since `Max-Age=0` deletes the cookie.
     pub fn with_max_age(mut self, max_age: Option<Duration>) -> Self {
         self.cookie.max_age = secs(max_age);
         self

@@ -45,7 +45,8 @@ mod cookie;
 mod extract;
 mod layer;
 mod service;
-#[cfg(test)]
+// The suite drives the layer through axum's Router and the `Session` extractor.
+#[cfg(all(test, feature = "axum"))]
 mod tests;
 
 use std::ops::Deref;

@@ -225,23 +225,28 @@ fn mark_private(headers: &mut HeaderMap) {
     if !has_token(headers, VARY, &["cookie", "*"]) {
         headers.append(VARY, HeaderValue::from_static("Cookie"));
     }
-    match headers
-        .get(CACHE_CONTROL)
-        .map(|v| v.to_str().map(str::to_owned))
-    {
-        None => {
-            headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
+    if !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
+        return;
+    }
+    if has_token(headers, CACHE_CONTROL, &["private", "no-store"]) {
+        return;
+    }
+    // Directives from every field are kept, since `insert` replaces all the fields.
+    let existing: Result<Vec<&str>, _> = headers
+        .get_all(CACHE_CONTROL)
+        .iter()
+        .map(HeaderValue::to_str)
+        .collect();
+    if let Ok(existing) = existing {
+        let kept = existing
+            .iter()
+            .flat_map(|field| field.split(','))
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("public"))
+            .fold(String::from("private"), |acc, t| acc + ", " + t);
+        if let Ok(value) = HeaderValue::try_from(kept) {
+            headers.insert(CACHE_CONTROL, value);
         }
-        Some(Ok(existing)) if !has_token(headers, CACHE_CONTROL, &["private", "no-store"]) => {
-            let kept = existing
-                .split(',')
-                .map(str::trim)
-                .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("public"))
-                .fold(String::from("private"), |acc, t| acc + ", " + t);
-            if let Ok(value) = HeaderValue::try_from(kept) {
-                headers.insert(CACHE_CONTROL, value);
-            }
-        }
-        Some(_) => {}
     }
 }
