@@ -1,0 +1,128 @@
+//! Shared pieces of the peer servers that sesi is benchmarked against.
+//!
+//! Every peer serves `GET /` with the same observable contract, so one load
+//! generator can drive and check all of them:
+//!
+//! 1. read the visitor's state (a cookie, or a session behind a cookie),
+//! 2. increment the integer `counter` (a new visitor starts at 0, so the first
+//!    response shows 1),
+//! 3. write it back (a fresh `Set-Cookie` on every response),
+//! 4. answer with [`counter_page`], which contains `<span id="counter">N</span>`.
+//!
+//! Each peer is one binary in `src/bin/`, takes `--addr 127.0.0.1:PORT` and runs
+//! on a single worker thread: `bench/run.sh` pins it to one core.
+
+use std::net::SocketAddr;
+
+/// The signing key every signed-cookie peer uses (64 bytes, as `cookie::Key`
+/// requires). A fixed key keeps runs reproducible; it signs nothing real.
+pub const SECRET: &[u8; 64] = b"sesi-bench-secret-0123456789abcdef-not-a-real-secret-0123456789a";
+
+/// The name of the session value (and, for the cookie-only peers, the cookie).
+pub const COUNTER: &str = "counter";
+
+/// The HTML page every peer answers with; the load generator looks for
+/// `id="counter">N<` in it.
+#[must_use]
+pub fn counter_page(n: u64) -> String {
+    format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>counter</title></head>\n\
+         <body><p>You have visited this page <span id=\"counter\">{n}</span> times.</p></body></html>\n"
+    )
+}
+
+/// Parses the listen address from the command line: `--addr 127.0.0.1:PORT`,
+/// `--addr=127.0.0.1:PORT` or the address alone as the first argument.
+///
+/// Only loopback addresses with an explicit, non-zero port are accepted: the
+/// benchmark never listens beyond this machine, and `run.sh` must know the
+/// port before the server starts.
+///
+/// # Errors
+///
+/// Returns a message naming the fix when the argument is missing or invalid.
+pub fn listen_addr(args: impl IntoIterator<Item = String>) -> Result<SocketAddr, String> {
+    const USAGE: &str = "usage: PEER --addr 127.0.0.1:PORT";
+    let mut args = args.into_iter();
+    let raw = match args.next() {
+        Some(flag) if flag == "--addr" => args
+            .next()
+            .ok_or_else(|| format!("--addr needs a value; {USAGE}"))?,
+        Some(flag) if flag.starts_with("--addr=") => flag["--addr=".len()..].to_owned(),
+        Some(flag) if flag == "-h" || flag == "--help" => return Err(USAGE.to_owned()),
+        Some(addr) => addr,
+        None => return Err(format!("missing listen address; {USAGE}")),
+    };
+    if let Some(extra) = args.next() {
+        return Err(format!("unexpected argument {extra:?}; {USAGE}"));
+    }
+    let addr: SocketAddr = raw
+        .parse()
+        .map_err(|e| format!("invalid address {raw:?}: {e}; {USAGE}"))?;
+    if !addr.ip().is_loopback() {
+        return Err(format!(
+            "refusing to listen on {addr}: the benchmark only uses loopback addresses"
+        ));
+    }
+    if addr.port() == 0 {
+        return Err(format!(
+            "refusing port 0 in {addr}: give the port run.sh will connect to"
+        ));
+    }
+    Ok(addr)
+}
+
+/// [`listen_addr`] over the process arguments; prints the error and exits with
+/// status 2 when they are wrong.
+#[must_use]
+pub fn listen_addr_or_exit() -> SocketAddr {
+    match listen_addr(std::env::args().skip(1)) {
+        Ok(addr) => addr,
+        Err(msg) => {
+            eprintln!("{msg}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// Serves an axum router on `addr` until the process is killed.
+///
+/// # Errors
+///
+/// Fails when the address cannot be bound or the accept loop fails.
+pub async fn serve_axum(addr: SocketAddr, app: axum::Router) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    eprintln!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn addr_flag_forms_are_accepted() {
+        let want: SocketAddr = "127.0.0.1:8080".parse().expect("literal address");
+        assert_eq!(listen_addr(args(&["--addr", "127.0.0.1:8080"])), Ok(want));
+        assert_eq!(listen_addr(args(&["--addr=127.0.0.1:8080"])), Ok(want));
+        assert_eq!(listen_addr(args(&["127.0.0.1:8080"])), Ok(want));
+    }
+
+    #[test]
+    fn non_loopback_port_zero_and_missing_addr_are_refused() {
+        assert!(listen_addr(args(&["--addr", "0.0.0.0:8080"])).is_err());
+        assert!(listen_addr(args(&["--addr", "127.0.0.1:0"])).is_err());
+        assert!(listen_addr(args(&["--addr"])).is_err());
+        assert!(listen_addr(args(&[])).is_err());
+        assert!(listen_addr(args(&["127.0.0.1:1", "extra"])).is_err());
+    }
+
+    #[test]
+    fn page_carries_the_counter_marker() {
+        assert!(counter_page(42).contains("<span id=\"counter\">42</span>"));
+    }
+}

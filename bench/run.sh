@@ -1,0 +1,480 @@
+#!/usr/bin/env bash
+# sesi load benchmark: peer servers on one core, the load generator on another.
+#
+#   bench/run.sh [bench]   throughput + latency table (default mode)
+#   bench/run.sh memory    RSS after MEM_SMALL and after MEM_LARGE distinct visitors
+#   bench/run.sh smoke     ~1 s per peer, few clients; exits non-zero on any error
+#   bench/run.sh build     only build the harness (release)
+#
+# Environment (defaults in brackets):
+#   WARMUP [3] DURATION [10]   seconds of warm-up / measured load per peer (bench)
+#   CLIENTS [32]               concurrent virtual clients (bench, memory)
+#   PEERS ["bare axum-extra tower-sessions actix-session", + pyramid if PYTHON]
+#                              which peers to run, in order
+#   PYTHON                     a python with pyramid + waitress (e.g. .venv/bin/python,
+#                              see scripts/install-test-deps.sh); adds the pyramid peer
+#   MEM_SMALL [100] MEM_LARGE [100000]  distinct visitors for the memory mode
+#   SMOKE_DURATION [1] SMOKE_CLIENTS [4]
+#   SERVER_CORE [0] LOADGEN_CORE [1]    cores for taskset
+#   BASE_PORT [21700]          peer N listens on 127.0.0.1:BASE_PORT+N (keep it below the
+#                              ephemeral range, or a client socket may hold the port)
+#   SKIP_BUILD=1               use the binaries already in bench/target
+#   BUILD_NICE [10]            nice level of the cargo build
+#   NICE_LEVEL                 e.g. -10: run server and load generator at this nice level
+#                              (as root), to shield them a little from other work
+#   BENCH_PROFILE [release]    cargo profile to build and run (e.g. dev for a quicker CI build)
+#   SERVER_START_TIMEOUT [20]  seconds a peer may take to accept connections
+#   LOADGEN_TIMEOUT [900]      hard limit (s) on one load generator run, on top of its own
+set -euo pipefail
+
+BENCH_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd -- "$BENCH_DIR/.." && pwd)"
+# Scratch space (the sesi-serve peer's data dir); removed on exit.
+WORK="$(mktemp -d)"
+# The same 64-byte secret the library peers sign with (peers/src/lib.rs SECRET).
+SESI_BENCH_SECRET="sesi-bench-secret-0123456789abcdef-not-a-real-secret-0123456789a"
+SESI_BIN_DIR="$REPO/target/release"
+
+MODE="${1:-bench}"
+WARMUP="${WARMUP:-3}"
+DURATION="${DURATION:-10}"
+CLIENTS="${CLIENTS:-32}"
+MEM_SMALL="${MEM_SMALL:-100}"
+MEM_LARGE="${MEM_LARGE:-100000}"
+SMOKE_DURATION="${SMOKE_DURATION:-1}"
+SMOKE_CLIENTS="${SMOKE_CLIENTS:-4}"
+SERVER_CORE="${SERVER_CORE:-0}"
+LOADGEN_CORE="${LOADGEN_CORE:-1}"
+BASE_PORT="${BASE_PORT:-21700}"
+BENCH_PROFILE="${BENCH_PROFILE:-release}"
+SERVER_START_TIMEOUT="${SERVER_START_TIMEOUT:-20}"
+
+case "$BENCH_PROFILE" in
+    dev) BIN="$BENCH_DIR/target/debug" ;;
+    *) BIN="$BENCH_DIR/target/$BENCH_PROFILE" ;;
+esac
+LOG_DIR="$BENCH_DIR/target/run-logs"
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# ------------------------------------------------------------------ servers
+# Every server this script starts, by pid; the trap stops exactly these.
+SERVER_PIDS=()
+
+stop_server() {
+    local pid="$1" _
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local pid
+    if [ -n "$LOADGEN_PID" ]; then
+        kill -TERM "$LOADGEN_PID" 2>/dev/null || true
+        wait "$LOADGEN_PID" 2>/dev/null || true
+    fi
+    for pid in "${SERVER_PIDS[@]}"; do
+        stop_server "$pid"
+    done
+    SERVER_PIDS=()
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# port_open PORT: something accepts connections on 127.0.0.1:PORT.
+port_open() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Command prefixes that pin a process to a core (empty when taskset is missing).
+SERVER_PIN=(taskset -c "$SERVER_CORE")
+LOADGEN_PIN=(taskset -c "$LOADGEN_CORE")
+if [ -n "${NICE_LEVEL:-}" ]; then
+    SERVER_PIN=(nice -n "$NICE_LEVEL" "${SERVER_PIN[@]}")
+    LOADGEN_PIN=(nice -n "$NICE_LEVEL" "${LOADGEN_PIN[@]}")
+fi
+
+# peer_cmd NAME PORT: sets CMD to the command line of peer NAME on PORT.
+peer_cmd() {
+    local addr="127.0.0.1:$2"
+    case "$1" in
+        bare | axum-extra | tower-sessions | actix-session | wrong-counter)
+            CMD=("$BIN/$1" --addr "$addr") ;;
+        pyramid)
+            [ -n "${PYTHON:-}" ] || die "the pyramid peer needs PYTHON=/path/to/python"
+            CMD=("$PYTHON" "$BENCH_DIR/pyramid/counter_app.py" --addr "$addr") ;;
+        # ---------------------------------------------------------- sesi peers
+        #   sesi-lib    a minimal axum app over the library (peers/src/bin/sesi-lib.rs)
+        #   sesi-serve  the real `sesi serve` binary, built by the root workspace
+        sesi-lib)
+            CMD=("$BIN/sesi-lib" --addr "$addr") ;;
+        sesi-serve)
+            # The real binary, its counter page at `/`; logging at warn so the log
+            # line per request is not what is measured (see SESI_LOG).
+            CMD=(env "RUST_LOG=${SESI_LOG:-warn}" "SESI_SECRET=$SESI_BENCH_SECRET"
+                 "XDG_DATA_HOME=$WORK/xdg" "$SESI_BIN_DIR/sesi" serve --addr "$addr") ;;
+        *)
+            die "unknown peer '$1'" ;;
+    esac
+}
+
+# start_server NAME PORT: starts the peer pinned to SERVER_CORE, waits until it
+# accepts connections, sets SERVER_PID. Fails if it dies or never listens.
+start_server() {
+    local name="$1" port="$2" waited=0 limit
+    if port_open "$port"; then
+        die "127.0.0.1:$port already accepts connections; set BASE_PORT to a free range"
+    fi
+    peer_cmd "$name" "$port"
+    mkdir -p "$LOG_DIR"
+    # A simple command in the background: $! is the server itself (taskset execs it).
+    "${SERVER_PIN[@]}" "${CMD[@]}" >"$LOG_DIR/$name.log" 2>&1 &
+    SERVER_PID=$!
+    SERVER_PIDS+=("$SERVER_PID")
+    limit=$((SERVER_START_TIMEOUT * 20))
+    until port_open "$port"; do
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            wait "$SERVER_PID" 2>/dev/null || true
+            log "$name exited before listening; its log:"
+            sed 's/^/    /' "$LOG_DIR/$name.log" >&2
+            return 1
+        fi
+        waited=$((waited + 1))
+        if [ "$waited" -ge "$limit" ]; then
+            log "$name did not listen on 127.0.0.1:$port within ${SERVER_START_TIMEOUT}s"
+            return 1
+        fi
+        sleep 0.05
+    done
+}
+
+# forget_server PID: stops it and drops it from the trap's list.
+forget_server() {
+    local pid="$1" keep=() p
+    stop_server "$pid"
+    for p in "${SERVER_PIDS[@]}"; do
+        [ "$p" = "$pid" ] || keep+=("$p")
+    done
+    SERVER_PIDS=("${keep[@]}")
+}
+
+# ------------------------------------------------------------------ load generator
+LOADGEN_PID=""
+
+# run_loadgen PORT ARGS...: runs the load generator pinned to LOADGEN_CORE and
+# sets LOADGEN_JSON to its report; returns its exit status. It runs in the
+# background and is waited for, so a signal to this script stops it at once
+# (the trap kills it). Also bounded by `timeout`, on top of its own limits.
+run_loadgen() {
+    local port="$1" rc=0
+    shift
+    LOADGEN_JSON=""
+    timeout --kill-after=5 "${LOADGEN_TIMEOUT:-900}" \
+        "${LOADGEN_PIN[@]}" "$BIN/loadgen" --url "http://127.0.0.1:$port/" --json "$@" \
+        >"$LOG_DIR/loadgen.json" &
+    LOADGEN_PID=$!
+    wait "$LOADGEN_PID" || rc=$?
+    LOADGEN_PID=""
+    LOADGEN_JSON="$(cat "$LOG_DIR/loadgen.json")"
+    return "$rc"
+}
+
+# json_field JSON KEY: the raw value of a top-level number/bool field.
+json_field() {
+    sed -n "s/.*\"$2\":\([^,}]*\).*/\1/p" <<<"$1"
+}
+
+# cpu_ticks PID: user+system clock ticks the process has used so far.
+cpu_ticks() {
+    sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
+}
+
+# rss_kib PID FIELD: VmRSS or VmHWM of the process, in KiB.
+rss_kib() {
+    awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"
+}
+
+mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
+ms() { awk -v u="$1" 'BEGIN {printf "%.3f", u / 1000}'; }
+
+# ------------------------------------------------------------------ setup
+build() {
+    local profile_flag=(--profile "$BENCH_PROFILE")
+    log "building the harness (cargo build ${profile_flag[*]}) in $BENCH_DIR"
+    (cd "$BENCH_DIR" && nice -n "${BUILD_NICE:-10}" cargo build "${profile_flag[@]}" --bins)
+    log "building the real sesi binary (cargo build ${profile_flag[*]} -p sesi-app) in $REPO"
+    (cd "$REPO" && nice -n "${BUILD_NICE:-10}" cargo build "${profile_flag[@]}" -p sesi-app --bin sesi)
+    SESI_BIN_DIR="$REPO/target/$( [ "$BENCH_PROFILE" = dev ] && echo debug || echo "$BENCH_PROFILE")"
+}
+
+check_machine() {
+    if ! command -v taskset >/dev/null 2>&1; then
+        SERVER_PIN=()
+        if [ -n "${NICE_LEVEL:-}" ]; then
+            SERVER_PIN=(nice -n "$NICE_LEVEL")
+        fi
+        LOADGEN_PIN=("${SERVER_PIN[@]}")
+        log "WARNING: taskset not found (util-linux); running unpinned, figures are noisier"
+    elif [ "$(nproc)" -lt 2 ]; then
+        log "WARNING: fewer than 2 cores; server and load generator share core $SERVER_CORE"
+        LOADGEN_CORE="$SERVER_CORE"
+        LOADGEN_PIN=("${SERVER_PIN[@]}")
+    fi
+    # The load generator's own sockets get ports from the ephemeral range; a
+    # peer port inside it can be taken by one of them between two peers.
+    local lo hi
+    if read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null &&
+        [ "$BASE_PORT" -le "$hi" ] && [ $((BASE_PORT + 20)) -ge "$lo" ]; then
+        log "WARNING: BASE_PORT=$BASE_PORT overlaps the ephemeral ports $lo-$hi; binds may fail"
+    fi
+}
+
+# warn_if_busy: figures are only meaningful on an otherwise idle machine, so
+# sample /proc/stat for a second before loading and say if something else runs.
+warn_if_busy() {
+    local a b
+    read -r -a a < <(grep '^cpu ' /proc/stat)
+    sleep 1
+    read -r -a b < <(grep '^cpu ' /proc/stat)
+    awk -v a="${a[*]}" -v b="${b[*]}" 'BEGIN {
+        n = split(a, x, " "); split(b, y, " ")
+        for (i = 2; i <= n; i++) { d = y[i] - x[i]; total += d; if (i == 5 || i == 6) idle += d }
+        busy = total > 0 ? 100 * (total - idle) / total : 0
+        if (busy > 10) {
+            printf "[bench] WARNING: the machine was %.0f%% busy before the run (other builds?);", busy
+            printf " figures will be noisy, see the CPU columns\n"
+        }
+    }' >&2
+}
+
+# The peers to run, in order: PEERS if given, otherwise every peer available.
+select_peers() {
+    if [ -n "${PEERS:-}" ]; then
+        PEER_LIST="$PEERS"
+        return 0
+    fi
+    PEER_LIST="bare axum-extra tower-sessions actix-session"
+    PEER_LIST="$PEER_LIST sesi-lib sesi-serve"
+    if [ -n "${PYTHON:-}" ]; then
+        PEER_LIST="$PEER_LIST pyramid"
+    else
+        log "skipping the pyramid peer: set PYTHON to a python with pyramid + waitress"
+    fi
+}
+
+# ------------------------------------------------------------------ modes
+mode_bench() {
+    local peers idx=0 name port json rc ticks0 ticks1 t0 t1 lg_cpu failed=0
+    local bare_rps="" rows=() clk
+    peers="$PEER_LIST"
+    clk="$(getconf CLK_TCK)"
+    warn_if_busy
+    log "bench: $CLIENTS clients, ${WARMUP}s warm-up + ${DURATION}s measured per peer;" \
+        "server on core $SERVER_CORE, loadgen on core $LOADGEN_CORE"
+    for name in $peers; do
+        port=$((BASE_PORT + idx))
+        idx=$((idx + 1))
+        if ! start_server "$name" "$port"; then
+            rows+=("| $name | failed to start | | | | | | |")
+            failed=1
+            continue
+        fi
+        log "$name: loading 127.0.0.1:$port"
+        ticks0="$(cpu_ticks "$SERVER_PID")"
+        t0="$(date +%s.%N)"
+        rc=0
+        TIMEFORMAT='%R %U %S'
+        { time run_loadgen "$port" --clients "$CLIENTS" --warmup "$WARMUP" \
+            --duration "$DURATION"; } 2>"$LOG_DIR/loadgen-$name.time" || rc=$?
+        json="$LOADGEN_JSON"
+        t1="$(date +%s.%N)"
+        ticks1="$(cpu_ticks "$SERVER_PID")"
+        forget_server "$SERVER_PID"
+        if [ -z "$json" ]; then
+            log "$name: the load generator printed no report (exit $rc)"
+            sed 's/^/    /' "$LOG_DIR/loadgen-$name.time" >&2
+            rows+=("| $name | no report | | | | | | |")
+            failed=1
+            continue
+        fi
+        [ "$rc" = 0 ] || failed=1
+        lg_cpu="$(tail -n 1 "$LOG_DIR/loadgen-$name.time" |
+            awk '{ if ($1 > 0) printf "%.0f%%", 100 * ($2 + $3) / $1; else print "?" }')"
+        local rps p50 p99 errors srv_cpu ratio
+        rps="$(json_field "$json" rps)"
+        p50="$(json_field "$json" p50_us)"
+        p99="$(json_field "$json" p99_us)"
+        errors="$(json_field "$json" errors)"
+        srv_cpu="$(awk -v a="$ticks0" -v b="$ticks1" -v c="$clk" -v t0="$t0" -v t1="$t1" \
+            'BEGIN { printf "%.0f%%", 100 * (b - a) / c / (t1 - t0) }')"
+        [ "$name" = bare ] && bare_rps="$rps"
+        if [ -n "$bare_rps" ]; then
+            ratio="$(awk -v r="$rps" -v b="$bare_rps" 'BEGIN { printf "%.2f", r / b }')"
+        else
+            ratio="n/a"
+        fi
+        rows+=("$(printf '| %s | %.0f | %s | %s | %s | %s | %s | %s |' "$name" "$rps" "$ratio" \
+            "$(ms "$p50")" "$(ms "$p99")" "$errors" "$srv_cpu" "$lg_cpu")")
+        if [ "$errors" != 0 ]; then
+            log "$name: $errors errors; report: $json"
+        fi
+    done
+    echo
+    echo "$CLIENTS keep-alive clients, each with its own cookie jar; ${WARMUP}s warm-up, ${DURATION}s measured;"
+    echo "server pinned to core $SERVER_CORE (1 worker thread), load generator to core $LOADGEN_CORE."
+    echo "CPU columns are the share of one core used over warm-up + measurement."
+    echo
+    echo "| server | req/s | vs bare | p50 ms | p99 ms | errors | server CPU | loadgen CPU |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    printf '%s\n' "${rows[@]}"
+    return "$failed"
+}
+
+mode_memory() {
+    local peers idx=0 name port rc small_rss large_rss large_hwm rows=() failed=0
+    local rest=$((MEM_LARGE - MEM_SMALL))
+    [ "$rest" -gt 0 ] || die "MEM_LARGE ($MEM_LARGE) must exceed MEM_SMALL ($MEM_SMALL)"
+    peers="$PEER_LIST"
+    log "memory: RSS after $MEM_SMALL and after $MEM_LARGE distinct visitors (one request each)"
+    for name in $peers; do
+        port=$((BASE_PORT + idx))
+        idx=$((idx + 1))
+        if ! start_server "$name" "$port"; then
+            rows+=("| $name | failed to start | | | |")
+            failed=1
+            continue
+        fi
+        rc=0
+        run_loadgen "$port" --fresh-visitors --clients "$CLIENTS" --warmup 0 \
+            --duration 600 --max-requests "$MEM_SMALL" || rc=$?
+        small_rss="$(rss_kib "$SERVER_PID" VmRSS)"
+        if [ "$rc" = 0 ]; then
+            log "$name: $MEM_SMALL visitors done, RSS $(mib "$small_rss") MiB; $rest more"
+            run_loadgen "$port" --fresh-visitors --clients "$CLIENTS" --warmup 0 \
+                --duration 600 --max-requests "$rest" || rc=$?
+        fi
+        large_rss="$(rss_kib "$SERVER_PID" VmRSS)"
+        large_hwm="$(rss_kib "$SERVER_PID" VmHWM)"
+        forget_server "$SERVER_PID"
+        if [ "$rc" != 0 ]; then
+            log "$name: the load generator failed (exit $rc): $LOADGEN_JSON"
+            rows+=("| $name | load failed | | | |")
+            failed=1
+            continue
+        fi
+        rows+=("$(printf '| %s | %s | %s | %s | %s |' "$name" "$(mib "$small_rss")" \
+            "$(mib "$large_rss")" \
+            "$(awk -v a="$small_rss" -v b="$large_rss" 'BEGIN { printf "%.2f", b / a }')" \
+            "$(mib "$large_hwm")")")
+    done
+    echo
+    echo "Server RSS (VmRSS, MiB) after $MEM_SMALL and after $MEM_LARGE distinct visitors"
+    echo "(each visitor: one request with an empty cookie jar; $CLIENTS keep-alive connections)."
+    echo
+    echo "| server | RSS @ $MEM_SMALL | RSS @ $MEM_LARGE | ratio | peak (VmHWM) |"
+    echo "|---|---:|---:|---:|---:|"
+    printf '%s\n' "${rows[@]}"
+    return "$failed"
+}
+
+# smoke_load NAME PORT ARGS...: one short loadgen run that must pass; sets
+# SMOKE_OK to the number of successful requests.
+smoke_load() {
+    local name="$1" port="$2" rc=0 errors
+    shift 2
+    SMOKE_OK=""
+    run_loadgen "$port" "$@" || rc=$?
+    errors="$(json_field "$LOADGEN_JSON" errors)"
+    SMOKE_OK="$(json_field "$LOADGEN_JSON" total_ok)"
+    if [ "$rc" != 0 ] || [ "${errors:-x}" != 0 ] || [ "${SMOKE_OK:-0}" -lt 1 ]; then
+        log "FAIL $name ($*): exit $rc, report: ${LOADGEN_JSON:-none}"
+        SMOKE_OK=""
+        return 1
+    fi
+}
+
+mode_smoke() {
+    local peers idx=0 name port json rc count keep fresh failed=0 rows=()
+    peers="$PEER_LIST"
+    log "smoke: ${SMOKE_DURATION}s x $SMOKE_CLIENTS clients per peer, then 50 new visitors"
+
+    # Negative control: the checks must catch a server that never reads its cookie.
+    port="$BASE_PORT"
+    start_server wrong-counter "$port" || die "the wrong-counter control did not start"
+    rc=0
+    run_loadgen "$port" --clients 2 --warmup 0 --duration 5 --max-requests 20 || rc=$?
+    json="$LOADGEN_JSON"
+    forget_server "$SERVER_PID"
+    count="$(json_field "$json" count)"
+    if [ "$rc" = 1 ] && [ "${count:-0}" -gt 0 ]; then
+        log "ok   wrong-counter control: loadgen caught $count wrong counters"
+    else
+        log "FAIL wrong-counter control: loadgen exit $rc, report: ${json:-none}"
+        failed=1
+    fi
+
+    for name in $peers; do
+        idx=$((idx + 1))
+        port=$((BASE_PORT + idx))
+        if ! start_server "$name" "$port"; then
+            rows+=("| $name | failed to start | | FAIL |")
+            failed=1
+            continue
+        fi
+        keep="" fresh=""
+        smoke_load "$name" "$port" --clients "$SMOKE_CLIENTS" --warmup 0 \
+            --duration "$SMOKE_DURATION" || failed=1
+        keep="$SMOKE_OK"
+        smoke_load "$name" "$port" --fresh-visitors --clients "$SMOKE_CLIENTS" \
+            --warmup 0 --duration 10 --max-requests 50 || failed=1
+        fresh="$SMOKE_OK"
+        forget_server "$SERVER_PID"
+        if [ -n "$keep" ] && [ "$fresh" = 50 ]; then
+            log "ok   $name: $keep returning-visitor requests, $fresh new visitors"
+            rows+=("| $name | $keep | $fresh | ok |")
+        else
+            [ -n "$fresh" ] && [ "$fresh" != 50 ] && log "FAIL $name: $fresh of 50 new visitors"
+            rows+=("| $name | ${keep:-error} | ${fresh:-error} | FAIL |")
+            failed=1
+        fi
+    done
+    echo
+    echo "| server | returning-visitor requests | new visitors | result |"
+    echo "|---|---:|---:|---|"
+    printf '%s\n' "${rows[@]}"
+    if [ "$failed" != 0 ]; then
+        log "smoke FAILED"
+        return 1
+    fi
+    log "smoke passed"
+}
+
+case "$MODE" in
+    bench | memory | smoke | build) ;;
+    -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -n 's/^# \{0,1\}//p'; exit 0 ;;
+    *) die "unknown mode '$MODE'; use bench, memory, smoke or build" ;;
+esac
+
+check_machine
+select_peers
+if [ -n "${PYTHON:-}" ] && [[ " $PEER_LIST " == *" pyramid "* ]]; then
+    "$PYTHON" -c 'import pyramid, waitress' 2>/dev/null ||
+        die "PYTHON=$PYTHON cannot import pyramid and waitress"
+fi
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+    build
+fi
+[ "$MODE" = build ] && exit 0
+[ -x "$BIN/loadgen" ] || die "$BIN/loadgen is missing; run without SKIP_BUILD=1"
+mkdir -p "$LOG_DIR"
+
+"mode_$MODE"
