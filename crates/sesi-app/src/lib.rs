@@ -22,12 +22,28 @@ mod settings;
 
 pub use error::{ApiError, AppError};
 pub use routes::AppState;
-pub use settings::Settings;
+pub use settings::{MEMORY_STORE_CAPACITY, Settings, StoreChoice};
 
-/// The app's router with its session layer, built from `settings`.
+use std::sync::Arc;
+
+use sesi::core::store::SessionStore;
+
+/// The app's router with cookie sessions, built from `settings` (its `store` is not opened: use
+/// [`app_with_store`] with [`Settings::open_store`] for that).
 ///
 /// # Errors
 /// A [`sesi::ConfigError`] when the session settings are invalid.
 pub fn app(settings: &Settings) -> Result<axum::Router, sesi::ConfigError> {
-    Ok(routes::router(settings.layer()?))
+    app_with_store(settings, None)
+}
+
+/// The app's router, keeping sessions in `store` when given.
+///
+/// # Errors
+/// A [`sesi::ConfigError`] when the session settings are invalid.
+pub fn app_with_store(
+    settings: &Settings,
+    store: Option<Arc<dyn SessionStore>>,
+) -> Result<axum::Router, sesi::ConfigError> {
+    Ok(routes::router(settings.layer_with(store)?))
 }

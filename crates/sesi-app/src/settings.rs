@@ -1,8 +1,25 @@
 //! The app's session settings, independent of how they were given (flags, env, tests).
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use sesi::{HashAlg, SameSite, Secrets, SessionLayer};
+use sesi::core::store::{MemoryStore, SessionStore, StoreError};
+use sesi::{HashAlg, LockConfig, SameSite, Secrets, SessionLayer};
+
+/// Where sessions live.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum StoreChoice {
+    /// In the signed cookie only (Pyramid's way).
+    #[default]
+    Cookie,
+    /// In this process's memory (bounded; lost on restart).
+    Memory,
+    /// In Redis at this URL (`redis://HOST:PORT/DB`).
+    Redis(String),
+}
+
+/// Sessions the in-process store holds at most.
+pub const MEMORY_STORE_CAPACITY: usize = 100_000;
 
 /// Everything that shapes the session cookie. Defaults are Pyramid's, except `HttpOnly` is on.
 #[derive(Debug, Clone)]
@@ -27,6 +44,14 @@ pub struct Settings {
     pub http_only: bool,
     /// `SameSite` attribute (`None`: omitted).
     pub same_site: Option<SameSite>,
+    /// Where sessions live.
+    pub store: StoreChoice,
+    /// With a store: keep sessions in the cookie while they fit, in the store when they do not.
+    pub spill: bool,
+    /// With a store: one request per session at a time.
+    pub lock: bool,
+    /// With a store: longest a store call may take before a 503.
+    pub store_timeout: Duration,
 }
 
 impl Settings {
@@ -44,6 +69,36 @@ impl Settings {
             secure: false,
             http_only: true,
             same_site: Some(SameSite::Lax),
+            store: StoreChoice::Cookie,
+            spill: false,
+            lock: false,
+            store_timeout: sesi::DEFAULT_STORE_TIMEOUT,
+        }
+    }
+
+    /// Opens the configured store (connects to Redis), or `None` for cookie sessions.
+    ///
+    /// # Errors
+    /// [`StoreError`] when Redis cannot be reached, or was asked for in a build without the
+    /// `redis` feature.
+    pub async fn open_store(&self) -> Result<Option<Arc<dyn SessionStore>>, StoreError> {
+        match &self.store {
+            StoreChoice::Cookie => Ok(None),
+            StoreChoice::Memory => Ok(Some(Arc::new(MemoryStore::new(MEMORY_STORE_CAPACITY)))),
+            #[cfg(feature = "redis")]
+            StoreChoice::Redis(url) => {
+                let store = sesi_redis::RedisStore::connect_with(
+                    url,
+                    sesi_redis::DEFAULT_PREFIX,
+                    self.store_timeout,
+                )
+                .await?;
+                Ok(Some(Arc::new(store)))
+            }
+            #[cfg(not(feature = "redis"))]
+            StoreChoice::Redis(_) => Err(StoreError::Unavailable(
+                "this build of sesi has no Redis support (feature `redis`)".into(),
+            )),
         }
     }
 
@@ -52,7 +107,30 @@ impl Settings {
     /// # Errors
     /// A [`sesi::ConfigError`] naming the bad setting.
     pub fn layer(&self) -> Result<SessionLayer, sesi::ConfigError> {
-        SessionLayer::builder(self.secrets.clone())
+        self.layer_with(None)
+    }
+
+    /// The session layer these settings describe, keeping sessions in `store` when given (spilling
+    /// into it when `spill` is set).
+    ///
+    /// # Errors
+    /// A [`sesi::ConfigError`] naming the bad setting.
+    pub fn layer_with(
+        &self,
+        store: Option<Arc<dyn SessionStore>>,
+    ) -> Result<SessionLayer, sesi::ConfigError> {
+        let mut builder = SessionLayer::builder(self.secrets.clone());
+        if let Some(store) = store {
+            builder = if self.spill {
+                builder.with_spill_store(store)
+            } else {
+                builder.with_store(store)
+            };
+            builder = builder
+                .with_store_timeout(self.store_timeout)
+                .with_lock(self.lock.then(LockConfig::default));
+        }
+        builder
             .with_hashalg(self.hashalg)
             .with_salt(self.salt.clone())
             .with_timeout(self.timeout.map(Duration::from_secs))

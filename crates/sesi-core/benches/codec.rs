@@ -1,1 +1,146 @@
-fn main() {}
+//! Codec cost (checklist row 67): decode+verify and encode+sign for three session sizes, beside a
+//! raw HMAC-SHA512 of the same payload bytes (the floor: the codec can't be cheaper than its MAC),
+//! and the cost of rejecting a bad signature or an oversized value.
+//!
+//! `cargo bench -p sesi-core --bench codec` (add `-- --warm-up-time 1 --measurement-time 2` for a
+//! quick run).
+
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sesi_core::{Codec, DEFAULT_SALT, HashAlg, Record, Secret, Secrets, Timestamp};
+use sha2::Sha512;
+
+const SECRET: &str = "a benchmark secret that is comfortably longer than sixty-four bytes.";
+
+fn secrets(fallbacks: usize) -> Secrets {
+    let mut secrets = Secrets::new(Secret::new(SECRET).expect("long enough"));
+    for i in 0..fallbacks {
+        let old = Secret::new(format!("{SECRET} (retired #{i})")).expect("long enough");
+        secrets = secrets.with_fallback(old).expect("within the bound");
+    }
+    secrets
+}
+
+fn record(state: Value) -> Record {
+    let Value::Object(state) = state else {
+        unreachable!("fixtures are objects")
+    };
+    Record::new(
+        Timestamp::Int(1_764_000_005),
+        Timestamp::Float(1_763_999_899.875),
+        state,
+    )
+}
+
+/// The tutorial's three shapes: a visit counter, a ~1 KB cart, and a session near the 4 KB cap.
+fn fixtures() -> Vec<(&'static str, Record)> {
+    let item = |i: usize| {
+        json!({"id": format!("kopi-{i:03}"), "name": format!("Kopi Tubruk \u{2615} no. {i}"),
+               "qty": i % 5 + 1, "price": 15000 + i * 250})
+    };
+    let cart: Vec<Value> = (0..12).map(item).collect();
+    // As many items as keep the value under 4000 characters (the cap is 4096).
+    let codec = Codec::new(&secrets(0), DEFAULT_SALT, HashAlg::Sha512);
+    let mut big = record(json!({"counter": 12345,
+        "_csrft_": "a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1", "cart": []}));
+    for i in 0.. {
+        let mut next = big.clone();
+        if let Some(Value::Array(items)) = next.state.get_mut("cart") {
+            items.push(item(i));
+        }
+        if codec.encoded_len(&next) > 4000 {
+            break;
+        }
+        big = next;
+    }
+    vec![
+        ("counter", record(json!({"counter": 1}))),
+        ("cart_1k", record(json!({"counter": 7, "cart": cart}))),
+        ("session_4k", big),
+    ]
+}
+
+fn codec_benches(c: &mut Criterion) {
+    let codec = Codec::new(&secrets(0), DEFAULT_SALT, HashAlg::Sha512);
+    let keyed = Hmac::<Sha512>::new_from_slice(format!("{DEFAULT_SALT}{SECRET}").as_bytes())
+        .expect("any key length");
+
+    for (name, record) in fixtures() {
+        let cookie = codec.encode(&record);
+        assert!(cookie.len() <= sesi_core::MAX_COOKIE_VALUE_LEN, "{name}");
+        let signed = URL_SAFE_NO_PAD.decode(&cookie).expect("base64url");
+        let payload = signed[64..].to_vec();
+        let label = format!("{} chars, {} payload bytes", cookie.len(), payload.len());
+
+        let mut group = c.benchmark_group(name);
+        group.throughput(Throughput::Bytes(cookie.len() as u64));
+        group.bench_function(BenchmarkId::new("decode_verify", &label), |b| {
+            b.iter(|| codec.decode(black_box(&cookie)).expect("valid cookie"));
+        });
+        group.bench_function(BenchmarkId::new("encode_sign", &label), |b| {
+            b.iter(|| codec.encode(black_box(&record)));
+        });
+        let (mut scratch, mut out) = (Vec::new(), String::new());
+        group.bench_function(
+            BenchmarkId::new("encode_sign_reused_buffers", &label),
+            |b| {
+                b.iter(|| {
+                    codec.encode_into(black_box(&record), &mut scratch, &mut out);
+                    out.len()
+                });
+            },
+        );
+        group.bench_function(BenchmarkId::new("hmac_sha512_raw", &label), |b| {
+            b.iter(|| {
+                let mut mac = keyed.clone();
+                mac.update(black_box(&payload));
+                mac.finalize().into_bytes()
+            });
+        });
+        group.finish();
+    }
+
+    let mut group = c.benchmark_group("reject");
+    let (_, big) = fixtures().pop().expect("three fixtures");
+    let mut bytes = URL_SAFE_NO_PAD
+        .decode(codec.encode(&big))
+        .expect("base64url");
+    bytes[0] ^= 1;
+    let forged = URL_SAFE_NO_PAD.encode(&bytes);
+    group.bench_function(
+        BenchmarkId::new("bad_signature", format!("{} chars", forged.len())),
+        |b| b.iter(|| codec.decode(black_box(&forged)).expect_err("forged")),
+    );
+    let with_fallbacks = Codec::new(&secrets(3), DEFAULT_SALT, HashAlg::Sha512);
+    group.bench_function(
+        BenchmarkId::new(
+            "bad_signature_3_fallbacks",
+            format!("{} chars", forged.len()),
+        ),
+        |b| {
+            b.iter(|| {
+                with_fallbacks
+                    .decode(black_box(&forged))
+                    .expect_err("forged")
+            })
+        },
+    );
+    for len in [4097usize, 65_536] {
+        let oversized = "A".repeat(len);
+        group.bench_function(BenchmarkId::new("oversized", format!("{len} chars")), |b| {
+            b.iter(|| codec.decode(black_box(&oversized)).expect_err("too long"));
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, codec_benches);
+criterion_main!(benches);

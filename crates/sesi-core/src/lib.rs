@@ -32,11 +32,12 @@ pub mod clock;
 pub mod codec;
 pub mod secret;
 pub mod session;
+pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::{
-    Codec, DEFAULT_SALT, DecodeError, Decoded, HashAlg, MAX_COOKIE_VALUE_LEN, Record, ShapeError,
-    Timestamp, UnknownHashAlg,
+    Codec, CookieContent, DEFAULT_SALT, DecodeError, Decoded, HashAlg, MAX_COOKIE_VALUE_LEN,
+    Record, ShapeError, Timestamp, UnknownHashAlg,
 };
 pub use secret::{MAX_FALLBACKS, MIN_SECRET_LEN, Secret, SecretError, Secrets};
 pub use session::{

@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use sesi_core::session::{Step, StorageMode};
+use sesi_core::store::SessionStore;
 use sesi_core::{
     Clock, Codec, DEFAULT_SALT, HashAlg, Secrets, SessionConfig, SessionEngine, SystemClock,
 };
@@ -11,6 +13,7 @@ use tower_layer::Layer;
 use crate::ConfigError;
 use crate::cookie::{CookieSettings, SameSite};
 use crate::service::{CookieAction, SessionService};
+use crate::store::{LockConfig, StoreConfig};
 
 /// Adds a [`Session`](crate::Session) to every request and writes the cookie back when needed.
 ///
@@ -46,6 +49,8 @@ pub(crate) struct Shared {
     /// The whole header value that removes the cookie.
     pub(crate) deletion: String,
     pub(crate) set_on_exception: bool,
+    /// Where sessions live when not (only) in the cookie.
+    pub(crate) store: Option<StoreConfig>,
 }
 
 impl SessionLayer {
@@ -59,6 +64,10 @@ impl SessionLayer {
             cookie: CookieSettings::default(),
             set_on_exception: true,
             clock: Arc::new(SystemClock),
+            store: None,
+            storage: StorageMode::Cookie,
+            store_timeout: DEFAULT_STORE_TIMEOUT,
+            lock: None,
         }
     }
 
@@ -90,7 +99,29 @@ impl SessionLayer {
         if !session.is_touched() {
             return (CookieAction::None, None);
         }
-        self.shared.apply(session.commit())
+        if self.shared.store.is_none() {
+            return self.shared.apply(session.commit());
+        }
+        let plan = session.plan();
+        let mut action = plan.reason.map_or(CookieAction::None, CookieAction::Set);
+        let mut header = None;
+        for step in plan.steps {
+            match step {
+                Step::SetCookie(value) => header = Some(self.shared.set_cookie_header(&value)),
+                Step::DeleteCookie => {
+                    action = CookieAction::Deleted;
+                    header = Some(self.shared.deletion.clone());
+                }
+                Step::Save { .. } | Step::Delete(_) => {}
+            }
+        }
+        (action, header)
+    }
+
+    /// True when sessions live in a store (always, or when they outgrow the cookie).
+    #[must_use]
+    pub fn has_store(&self) -> bool {
+        self.shared.store.is_some()
     }
 }
 
@@ -114,7 +145,14 @@ pub struct SessionLayerBuilder {
     cookie: CookieSettings,
     set_on_exception: bool,
     clock: Arc<dyn Clock>,
+    store: Option<Arc<dyn SessionStore>>,
+    storage: StorageMode,
+    store_timeout: Duration,
+    lock: Option<LockConfig>,
 }
+
+/// How long a store operation may take before the request gets a 503.
+pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(2);
 
 fn secs(d: Option<Duration>) -> Option<u64> {
     d.map(|d| d.as_secs())
@@ -211,6 +249,37 @@ impl SessionLayerBuilder {
         self
     }
 
+    /// Keeps sessions in `store`: the cookie carries only a signed, random 128-bit id, the state
+    /// lives in the store with the idle timeout as its time-to-live, and `invalidate()` deletes it
+    /// there, so the old cookie is dead everywhere at once.
+    pub fn with_store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.store = Some(store);
+        self.storage = StorageMode::Store;
+        self
+    }
+
+    /// Keeps each session in its cookie while it fits, and in `store` when it would not (and back
+    /// when it shrinks). Handlers see no difference.
+    pub fn with_spill_store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.store = Some(store);
+        self.storage = StorageMode::Spill;
+        self
+    }
+
+    /// Longest a store call may take before the request is answered with a 503 (default 2 s).
+    pub fn with_store_timeout(mut self, timeout: Duration) -> Self {
+        self.store_timeout = timeout;
+        self
+    }
+
+    /// Per-session locking for store-backed sessions: one request of a session at a time, across
+    /// every server sharing the store, so parallel requests of one visitor never lose an update.
+    /// Without it, the last write wins. Ignored for cookie sessions.
+    pub fn with_lock(mut self, lock: Option<LockConfig>) -> Self {
+        self.lock = lock;
+        self
+    }
+
     /// The production preset: `HttpOnly`, `Secure`, `SameSite=Lax`, and the name `__Host-session`,
     /// which the browser only accepts from HTTPS, for `Path=/`, without `Domain`, so a sibling
     /// subdomain cannot plant or overwrite it. Requires HTTPS.
@@ -239,7 +308,13 @@ impl SessionLayerBuilder {
         let codec = Codec::new(&self.secrets, &self.salt, self.hashalg);
         let engine = SessionEngine::new(codec, self.session)?
             .with_clock(self.clock)
-            .with_cookie_overhead(prefix.len() + suffix.len());
+            .with_cookie_overhead(prefix.len() + suffix.len())
+            .with_storage(self.storage);
+        let store = self.store.map(|store| StoreConfig {
+            store,
+            timeout: self.store_timeout,
+            lock: self.lock,
+        });
         Ok(SessionLayer {
             shared: Arc::new(Shared {
                 engine: Arc::new(engine),
@@ -248,6 +323,7 @@ impl SessionLayerBuilder {
                 suffix,
                 deletion,
                 set_on_exception: self.set_on_exception,
+                store,
             }),
         })
     }

@@ -45,6 +45,7 @@ mod cookie;
 mod extract;
 mod layer;
 mod service;
+mod store;
 // The suite drives the layer through axum's Router and the `Session` extractor.
 #[cfg(all(test, feature = "axum"))]
 mod tests;
@@ -54,8 +55,9 @@ use std::ops::Deref;
 pub use cookie::{CookieSettings, SameSite};
 #[cfg(feature = "axum")]
 pub use extract::MissingSessionLayer;
-pub use layer::{SessionLayer, SessionLayerBuilder};
+pub use layer::{DEFAULT_STORE_TIMEOUT, SessionLayer, SessionLayerBuilder};
 pub use service::{CookieAction, ResponseFuture, SessionOutcome, SessionService};
+pub use store::LockConfig;
 
 /// The engine crate, for codec-level work (decoding a cookie in a tool, a custom clock).
 pub use sesi_core as core;

@@ -60,6 +60,8 @@ pub enum CookieAction {
     },
     /// A 5xx response with `set_on_exception` off: the change was not saved.
     SkippedOnError,
+    /// The session store failed; the response was replaced by a 503 and nothing was sent.
+    StoreFailed,
 }
 
 impl CookieAction {
@@ -72,14 +74,18 @@ impl CookieAction {
             CookieAction::Deleted => "deleted",
             CookieAction::TooLarge { .. } => "too-large",
             CookieAction::SkippedOnError => "skipped-on-error",
+            CookieAction::StoreFailed => "store-failed",
         }
     }
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    ResBody: From<String>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: Send,
+    ReqBody: Send + 'static,
+    ResBody: From<String> + Send + 'static,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -90,10 +96,19 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        if self.shared.store.is_some() {
+            // The store path is async before and after the handler; it takes the service that
+            // was driven to readiness and leaves a fresh clone in its place.
+            let clone = self.inner.clone();
+            let inner = std::mem::replace(&mut self.inner, clone);
+            return ResponseFuture::Store {
+                fut: Box::pin(crate::store::run(inner, Arc::clone(&self.shared), req)),
+            };
+        }
         let raw = find_cookie(req.headers(), &self.shared.cookie.name);
         let session = self.shared.engine.session(raw);
         req.extensions_mut().insert(session.clone());
-        ResponseFuture {
+        ResponseFuture::Cookie {
             inner: self.inner.call(req),
             session: Some(session),
             shared: Arc::clone(&self.shared),
@@ -101,13 +116,24 @@ where
     }
 }
 
+type BoxedOutput<F> = Pin<Box<dyn Future<Output = <F as Future>::Output> + Send>>;
+
 pin_project! {
-    /// The response future of [`SessionService`].
-    pub struct ResponseFuture<F> {
-        #[pin]
-        inner: F,
-        session: Option<sesi_core::Session>,
-        shared: Arc<Shared>,
+    /// The response future of [`SessionService`]. Its variants are an implementation detail.
+    #[project = ResponseFutureProj]
+    #[allow(missing_docs)]
+    pub enum ResponseFuture<F: Future> {
+        /// Cookie sessions: no I/O besides the inner service, no allocation for the future.
+        Cookie {
+            #[pin]
+            inner: F,
+            session: Option<sesi_core::Session>,
+            shared: Arc<Shared>,
+        },
+        /// Store-backed sessions.
+        Store {
+            fut: BoxedOutput<F>,
+        },
     }
 }
 
@@ -119,12 +145,20 @@ where
     type Output = Result<Response<ResBody>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut response = ready!(this.inner.poll(cx))?;
-        if let Some(session) = this.session.take() {
-            response = finish(this.shared, &session, response);
+        match self.project() {
+            ResponseFutureProj::Cookie {
+                inner,
+                session,
+                shared,
+            } => {
+                let mut response = ready!(inner.poll(cx))?;
+                if let Some(session) = session.take() {
+                    response = finish(shared, &session, response);
+                }
+                Poll::Ready(Ok(response))
+            }
+            ResponseFutureProj::Store { fut } => fut.as_mut().poll(cx),
         }
-        Poll::Ready(Ok(response))
     }
 }
 
@@ -178,18 +212,23 @@ fn finish<B: From<String>>(
 }
 
 impl Shared {
+    /// `name=value; attributes`.
+    pub(crate) fn set_cookie_header(&self, value: &str) -> String {
+        let mut header = String::with_capacity(self.prefix.len() + value.len() + self.suffix.len());
+        header.push_str(&self.prefix);
+        header.push_str(value);
+        header.push_str(&self.suffix);
+        header
+    }
+
     /// The action and `Set-Cookie` header value a commit turns into.
     pub(crate) fn apply(&self, commit: Commit) -> (CookieAction, Option<String>) {
         match commit {
             Commit::Keep => (CookieAction::None, None),
-            Commit::Set { value, reason } => {
-                let mut header =
-                    String::with_capacity(self.prefix.len() + value.len() + self.suffix.len());
-                header.push_str(&self.prefix);
-                header.push_str(&value);
-                header.push_str(&self.suffix);
-                (CookieAction::Set(reason), Some(header))
-            }
+            Commit::Set { value, reason } => (
+                CookieAction::Set(reason),
+                Some(self.set_cookie_header(&value)),
+            ),
             Commit::Delete => (CookieAction::Deleted, Some(self.deletion.clone())),
             Commit::TooLarge { bytes, .. } => (CookieAction::TooLarge { bytes }, None),
         }
@@ -212,7 +251,7 @@ fn too_large_response<B: From<String>>(bytes: usize, limit: usize) -> Response<B
 
 /// A response that depends on the cookie must not be shared by caches: `Vary: Cookie` (once) and
 /// `Cache-Control: private` (unless already private or no-store).
-fn mark_private(headers: &mut HeaderMap) {
+pub(crate) fn mark_private(headers: &mut HeaderMap) {
     let has_token = |headers: &HeaderMap, name, tokens: &[&str]| {
         headers.get_all(name).iter().any(|v| {
             v.to_str().is_ok_and(|v| {

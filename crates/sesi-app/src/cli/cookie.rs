@@ -97,6 +97,39 @@ fn parse_timestamp(s: &str) -> Result<Timestamp, String> {
     Ok(ts)
 }
 
+/// The first integer literal of `json` (valid JSON) outside the 64-bit range: serde_json reads
+/// such a number as the nearest float, so the cookie would carry another value than the one given.
+fn oversized_integer(json: &str) -> Option<&str> {
+    let bytes = json.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < bytes.len()
+                    && matches!(bytes[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    i += 1;
+                }
+                let token = &json[start..i];
+                let integer = !token.contains(['.', 'e', 'E']);
+                if integer && token.parse::<i64>().is_err() && token.parse::<u64>().is_err() {
+                    return Some(token);
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
 /// Reads `arg`, or standard input when it is `-`.
 fn arg_or_stdin(arg: &str, what: &str) -> anyhow::Result<String> {
     if arg != "-" {
@@ -226,6 +259,12 @@ pub(super) fn encode(args: &EncodeArgs) -> anyhow::Result<ExitCode> {
     let Value::Object(state) = state else {
         bail!("the state must be a JSON object, like {{\"counter\": 1}}");
     };
+    if let Some(int) = oversized_integer(&text) {
+        bail!(
+            "the state holds the integer {int}, which does not fit in 64 bits: it would be signed \
+             as a rounded float, not as given (store it as a string)"
+        );
+    }
     let now = SystemClock.now();
     let record = Record::new(
         args.accessed.unwrap_or(Timestamp::Int(now.floor() as i64)),
@@ -243,4 +282,41 @@ pub(super) fn encode(args: &EncodeArgs) -> anyhow::Result<ExitCode> {
     }
     println!("{value}");
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Timestamp, oversized_integer, parse_timestamp};
+
+    #[test]
+    fn integers_beyond_64_bits_are_found_outside_strings_only() {
+        let ok = r#"{"a": 18446744073709551615, "b": -9223372036854775808, "c": 1e400, "d": 0.5}"#;
+        assert_eq!(oversized_integer(ok), None);
+        let quoted = r#"{"n": "18446744073709551616", "e": "\"99999999999999999999"}"#;
+        assert_eq!(oversized_integer(quoted), None);
+        assert_eq!(
+            oversized_integer(r#"{"s": "x\\", "n": [1, 18446744073709551616]}"#),
+            Some("18446744073709551616")
+        );
+        assert_eq!(
+            oversized_integer(r#"{"n": -9223372036854775809}"#),
+            Some("-9223372036854775809")
+        );
+    }
+
+    #[test]
+    fn float_timestamps_are_read_exactly() {
+        // Needs serde_json's `float_roundtrip`: without it this reads as ...6543.
+        assert_eq!(
+            parse_timestamp("1795626880.6376545"),
+            Ok(Timestamp::Float(1_795_626_880.637_654_5))
+        );
+        assert_eq!(
+            parse_timestamp("1764000000"),
+            Ok(Timestamp::Int(1_764_000_000))
+        );
+        assert_eq!(parse_timestamp("1e3"), Ok(Timestamp::Float(1000.0)));
+        assert!(parse_timestamp("1e999").is_err());
+        assert!(parse_timestamp("nan").is_err());
+    }
 }

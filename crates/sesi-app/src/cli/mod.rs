@@ -10,6 +10,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use sesi::{HashAlg, SameSite};
 
+use crate::StoreChoice;
+
 pub use secrets::{SecretSource, default_secret_path, load_secrets};
 
 /// sesi: Pyramid-compatible signed-cookie sessions. Runs the tutorial app and inspects cookies.
@@ -41,8 +43,9 @@ pub struct ServeArgs {
     pub addr: String,
 
     /// File holding the secret(s), one per line; the first signs, the others only verify (key
-    /// rotation). Without this and without SESI_SECRET, a random secret is generated on first start
-    /// and kept in the default secret file (see `sesi serve --help`).
+    /// rotation). Without this and without SESI_SECRET, a random 64-byte secret is generated on
+    /// first start, kept in `$XDG_DATA_HOME/sesi/secret` (else `~/.local/share/sesi/secret`),
+    /// readable only by you, and reused on the next start.
     #[arg(long, env = "SESI_SECRET_FILE", value_name = "PATH")]
     pub secret_file: Option<PathBuf>,
 
@@ -64,6 +67,44 @@ pub struct ServeArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub session: SessionArgs,
+
+    /// Where sessions live: `cookie` (the whole session in the signed cookie, Pyramid's way),
+    /// `memory` (this process only; lost on restart) or `redis://HOST:PORT[/DB]` (shared by every
+    /// server). With a store the cookie carries only a signed random session id.
+    #[arg(long, env = "SESI_STORE", default_value = "cookie", value_parser = parse_store)]
+    pub store: StoreChoice,
+
+    /// With --store: keep each session in its cookie while it fits in 4096 bytes and move it to
+    /// the store only when it does not (and back when it shrinks).
+    #[arg(long, env = "SESI_SPILL")]
+    pub spill: bool,
+
+    /// With --store: per-session locking, one request of a session at a time across all servers
+    /// (waits up to 5 s, leases expire after 30 s). Without it the last write wins.
+    #[arg(long, env = "SESI_LOCK")]
+    pub lock: bool,
+
+    /// With --store: milliseconds a store call may take before the request gets a 503.
+    #[arg(
+        long,
+        env = "SESI_STORE_TIMEOUT_MS",
+        default_value_t = 2000,
+        value_name = "MS"
+    )]
+    pub store_timeout_ms: u64,
+}
+
+fn parse_store(s: &str) -> Result<StoreChoice, String> {
+    match s {
+        "cookie" | "none" => Ok(StoreChoice::Cookie),
+        "memory" => Ok(StoreChoice::Memory),
+        url if url.starts_with("redis://") || url.starts_with("rediss://") => {
+            Ok(StoreChoice::Redis(url.to_owned()))
+        }
+        other => Err(format!(
+            "{other:?} is not a store: use cookie, memory or redis://HOST:PORT[/DB]"
+        )),
+    }
 }
 
 /// Session settings shared with Pyramid's `SignedCookieSessionFactory`.

@@ -2,13 +2,14 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use sesi::{MAX_COOKIE_SIZE, Secrets};
 use tokio::net::TcpListener;
 
 use super::{SecretSource, ServeArgs, SessionArgs, load_secrets};
-use crate::Settings;
+use crate::{Settings, StoreChoice};
 
 /// Secrets shorter than this are weak (they fall to a dictionary attack on one cookie).
 const MIN_STRONG_SECRET: usize = sesi::core::MIN_SECRET_LEN;
@@ -28,6 +29,10 @@ impl SessionArgs {
             secure: self.secure,
             http_only: self.httponly,
             same_site: self.samesite.to_same_site(),
+            store: StoreChoice::Cookie,
+            spill: false,
+            lock: false,
+            store_timeout: sesi::DEFAULT_STORE_TIMEOUT,
         }
     }
 }
@@ -88,19 +93,39 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         ),
     }
     check_secret_strength(&secrets, &addr, args.allow_weak_secret)?;
-    let settings = args.session.settings(secrets);
-    let app = crate::app(&settings).context("invalid session settings")?;
+    let settings = Settings {
+        store: args.store.clone(),
+        spill: args.spill,
+        lock: args.lock,
+        store_timeout: Duration::from_millis(args.store_timeout_ms.max(1)),
+        ..args.session.settings(secrets)
+    };
+    if settings.store == StoreChoice::Cookie && (settings.spill || settings.lock) {
+        bail!("--spill and --lock need a store: add --store memory or --store redis://HOST:PORT");
+    }
+    // Checked before any network work, so a bad setting is reported as such.
+    let _checked = settings.layer().context("invalid session settings")?;
 
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        let store = settings.open_store().await.with_context(|| match &settings.store {
+            StoreChoice::Redis(url) => format!("cannot reach Redis at {url}: is redis-server running?"),
+            _ => "cannot open the session store".to_owned(),
+        })?;
+        let app = crate::app_with_store(&settings, store).context("invalid session settings")?;
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr().context("listening socket has no address")?;
         tracing::info!(
-            "sesi listening on http://{local} (hashalg {}, cookie {:?}, cookie limit {MAX_COOKIE_SIZE} bytes)",
+            "sesi listening on http://{local} (hashalg {}, cookie {:?}, sessions in {}, cookie limit {MAX_COOKIE_SIZE} bytes)",
             settings.hashalg,
-            settings.cookie_name
+            settings.cookie_name,
+            match (&settings.store, settings.spill) {
+                (StoreChoice::Cookie, _) => "the cookie".to_owned(),
+                (StoreChoice::Memory, spill) => format!("memory{}", if spill { " (spill-over)" } else { "" }),
+                (StoreChoice::Redis(url), spill) => format!("{url}{}", if spill { " (spill-over)" } else { "" }),
+            }
         );
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())

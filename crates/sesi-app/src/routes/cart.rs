@@ -7,6 +7,7 @@ use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{Html, Redirect};
 use serde::Deserialize;
+use sesi::core::session::flash::flash_key;
 use sesi::{Session, SessionError};
 
 use super::{Chrome, check_csrf, render};
@@ -151,10 +152,38 @@ fn edit(
         }
         Err(ChangeError::Session(err)) => return Err(AppError::internal(&err)),
     };
-    session
-        .flash(&message, queue, true)
-        .map_err(|err| AppError::internal(&err))?;
+    if !flash_if_fits(session, &message, queue)? && queue == "error" {
+        // The refusal cannot even be queued as a flash: say it on an error page instead.
+        return Err(AppError::unprocessable("cart_refused", message));
+    }
     Ok(Redirect::to("/cart"))
+}
+
+/// Queues `message` as a flash unless that would make the session too large for its cookie (the
+/// redirect would then become a 500 and lose the message): the queue is then left as it was and
+/// `false` is returned.
+fn flash_if_fits(session: &Session, message: &str, queue: &str) -> Result<bool, AppError> {
+    let key = flash_key(queue);
+    let previous = session.get_value(&key);
+    session
+        .flash(message, queue, true)
+        .map_err(|err| AppError::internal(&err))?;
+    if session.fits() {
+        return Ok(true);
+    }
+    tracing::warn!(
+        queue,
+        "flash message dropped: the session would not fit in a cookie"
+    );
+    match previous {
+        Some(previous) => session
+            .insert(key, &previous)
+            .map_err(|err| AppError::internal(&err))?,
+        None => {
+            session.remove(&key);
+        }
+    }
+    Ok(false)
 }
 
 pub(crate) async fn add(
@@ -190,8 +219,6 @@ pub(crate) async fn empty(
     check_csrf(&session, &headers, form.csrf_token.as_deref())?;
     let t = Lang::resolve(&session, None, &headers).texts();
     session.remove(CART_KEY);
-    session
-        .flash(t.emptied, "", true)
-        .map_err(|err| AppError::internal(&err))?;
+    flash_if_fits(&session, t.emptied, "")?;
     Ok(Redirect::to("/cart"))
 }

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::Html;
 use serde::Deserialize;
 use sesi::Session;
-use sesi::core::{Codec, CookieStatus, Record, SessionEngine, Timestamp};
+use sesi::core::{Codec, CookieContent, CookieStatus, Record, SessionEngine, Timestamp};
 
 use super::{AppState, Chrome, render};
 use crate::error::AppError;
@@ -40,7 +40,7 @@ struct InspectPage {
     flashes: Vec<String>,
     errors: Vec<String>,
     report: Report,
-    storage: &'static str,
+    storage: String,
     action: &'static str,
     set_cookie: Option<String>,
 }
@@ -61,6 +61,17 @@ pub(crate) fn report(
     cookie_header: Option<String>,
     raw: Option<&str>,
 ) -> Report {
+    if let Some(Ok(CookieContent::Id { id, .. })) = raw.map(|r| engine.codec().decode_any(r)) {
+        // A session-id cookie: its state is in the store, not in the cookie.
+        return Report {
+            cookie_header,
+            status_name: "session-id",
+            status_detail: format!("a signed session id ({id}); the state is in the store"),
+            verdict_class: "ok",
+            payload: None,
+            size: raw.map_or(0, |r| engine.cookie_overhead() + r.len()),
+        };
+    }
     let (status, record) = engine.judge(raw);
     let payload = match (&record, raw) {
         (Some(record), _) => Some(view(record, true)),
@@ -69,18 +80,21 @@ pub(crate) fn report(
             .map(|r| view(&r, false)),
         (None, None) => None,
     };
-    let verdict_class = match status {
-        CookieStatus::Valid | CookieStatus::ValidOldKey { .. } => "ok",
-        CookieStatus::Absent => "none",
-        _ => "bad",
-    };
     Report {
         cookie_header,
         status_name: status.name(),
         status_detail: status.to_string(),
-        verdict_class,
+        verdict_class: verdict_class(&status),
         payload,
         size: raw.map_or(0, |r| engine.cookie_overhead() + r.len()),
+    }
+}
+
+fn verdict_class(status: &CookieStatus) -> &'static str {
+    match status {
+        CookieStatus::Valid | CookieStatus::ValidOldKey { .. } => "ok",
+        CookieStatus::Absent => "none",
+        _ => "bad",
     }
 }
 
@@ -152,6 +166,14 @@ pub(crate) async fn page(
         cookie_header(&headers),
         raw.as_deref(),
     );
+    if session.id().is_some() || report.status_name == "session-id" {
+        // Store-backed: the middleware loaded it; show its verdict and the stored state.
+        let status = session.status();
+        report.status_name = status.name();
+        report.status_detail = status.to_string();
+        report.verdict_class = verdict_class(&status);
+        report.payload = status.is_valid().then(|| view(&session.record(), true));
+    }
     report.size = session.cookie_size();
     let (action, set_cookie) = state.layer.preview(&session);
     render(&InspectPage {
@@ -159,10 +181,23 @@ pub(crate) async fn page(
         flashes: chrome.flashes,
         errors: chrome.errors,
         report,
-        storage: state.storage,
+        storage: storage(&state, &session),
         action: action.name(),
         set_cookie,
     })
+}
+
+/// Where this session lives, for step 0 of the inspector.
+fn storage(state: &AppState, session: &Session) -> String {
+    use sesi::core::session::StorageMode;
+    match (session.id(), state.layer.engine().storage()) {
+        (Some(id), _) => format!("the server-side store, id {id}"),
+        (None, StorageMode::Store) => "the server-side store (not saved yet)".to_owned(),
+        (None, StorageMode::Spill) => {
+            "the cookie (it moves to the server-side store if it outgrows 4096 bytes)".to_owned()
+        }
+        (None, StorageMode::Cookie) => "the signed cookie".to_owned(),
+    }
 }
 
 #[derive(Deserialize)]

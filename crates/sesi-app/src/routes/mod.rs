@@ -29,15 +29,12 @@ pub struct AppState {
     /// The session layer, for the inspector (its engine decodes pasted cookies; its preview shows
     /// the response's own Set-Cookie).
     pub layer: SessionLayer,
-    /// Where sessions live, as the inspector names it.
-    pub storage: &'static str,
 }
 
 /// The whole app on one session layer.
 pub fn router(layer: SessionLayer) -> Router {
     let state = AppState {
         layer: layer.clone(),
-        storage: "cookie",
     };
     Router::new()
         .route("/", get(counter::page))

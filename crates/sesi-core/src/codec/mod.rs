@@ -18,6 +18,7 @@ pub use hashalg::{HashAlg, UnknownHashAlg};
 pub use record::{Record, Timestamp};
 
 use crate::secret::Secrets;
+use crate::store::SessionId;
 
 /// Pyramid's default salt.
 pub const DEFAULT_SALT: &str = "pyramid.session.";
@@ -26,8 +27,9 @@ pub const DEFAULT_SALT: &str = "pyramid.session.";
 /// (a browser never stores a longer cookie, so such a value is an attack or a proxy's garbage).
 pub const MAX_COOKIE_VALUE_LEN: usize = 4096;
 
-/// JSON nesting deeper than this is rejected (serde_json's own recursion limit).
-pub const MAX_JSON_DEPTH: usize = 128;
+/// JSON nesting deeper than this is rejected. This is serde_json's own recursion limit: its
+/// counter starts at 128 and fails on reaching 0, so 127 levels parse and 128 do not.
+pub const MAX_JSON_DEPTH: usize = 127;
 
 /// Strict base64url: no padding accepted, no `+`/`/`, no whitespace, no non-zero trailing bits.
 const STRICT_B64: GeneralPurpose = GeneralPurpose::new(
@@ -115,6 +117,26 @@ pub enum ShapeError {
     /// `state` is not a JSON object.
     #[error("state is not a JSON object")]
     StateNotObject,
+    /// A session-id payload that is not 32 hex characters.
+    #[error("session id is not 32 hex characters")]
+    BadSessionId,
+}
+
+/// Payload prefix of a cookie that carries a session id (JSON payloads start with `[`).
+const ID_PREFIX: &[u8] = b"sid:";
+
+/// What a verified cookie carries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CookieContent {
+    /// The whole session (the Pyramid format).
+    State(Decoded),
+    /// The id of a session kept in a store.
+    Id {
+        /// The session id.
+        id: SessionId,
+        /// Which secret verified it (0: the current one).
+        key_index: usize,
+    },
 }
 
 /// A successfully verified and decoded cookie.
@@ -211,6 +233,47 @@ impl Codec {
     /// # Errors
     /// A [`DecodeError`] naming the step that failed.
     pub fn decode(&self, value: &str) -> Result<Decoded, DecodeError> {
+        let (bytes, key_index) = self.verify(value)?;
+        let record = parse_payload(&bytes[self.alg.tag_len()..])?;
+        Ok(Decoded { record, key_index })
+    }
+
+    /// Signs a session id into a cookie value for a session kept in a store. Same layout as a
+    /// state cookie, with the payload `sid:` + 32 hex characters instead of JSON.
+    #[must_use]
+    pub fn encode_id(&self, id: &SessionId) -> String {
+        let tag_len = self.alg.tag_len();
+        let mut signed = Vec::with_capacity(tag_len + ID_PREFIX.len() + 32);
+        signed.resize(tag_len, 0);
+        signed.extend_from_slice(ID_PREFIX);
+        signed.extend_from_slice(id.to_hex().as_bytes());
+        let (tag, payload) = signed.split_at_mut(tag_len);
+        self.macs[0].sign_into(payload, tag);
+        STRICT_B64.encode(&signed)
+    }
+
+    /// Verifies a cookie value and returns what it carries: a whole session, or the id of a
+    /// session kept in a store.
+    ///
+    /// # Errors
+    /// As [`decode`](Self::decode); an id payload that is not 32 hex characters is `BadShape`.
+    pub fn decode_any(&self, value: &str) -> Result<CookieContent, DecodeError> {
+        let (bytes, key_index) = self.verify(value)?;
+        let payload = &bytes[self.alg.tag_len()..];
+        if let Some(hex) = payload.strip_prefix(ID_PREFIX) {
+            let id = std::str::from_utf8(hex)
+                .ok()
+                .and_then(SessionId::from_hex)
+                .ok_or(DecodeError::BadShape(ShapeError::BadSessionId))?;
+            return Ok(CookieContent::Id { id, key_index });
+        }
+        let record = parse_payload(payload)?;
+        Ok(CookieContent::State(Decoded { record, key_index }))
+    }
+
+    /// Length cap, strict base64, minimum size and signature; returns the decoded bytes (tag
+    /// included) and the index of the secret that verified them.
+    fn verify(&self, value: &str) -> Result<(Vec<u8>, usize), DecodeError> {
         let bytes = decode_base64(value)?;
         let tag_len = self.alg.tag_len();
         if bytes.len() <= tag_len {
@@ -225,8 +288,7 @@ impl Codec {
             .iter()
             .position(|mac| mac.verify(payload, tag))
             .ok_or(DecodeError::BadSignature)?;
-        let record = parse_payload(payload)?;
-        Ok(Decoded { record, key_index })
+        Ok((bytes, key_index))
     }
 
     /// Decodes a cookie value WITHOUT checking its signature: signed cookies are readable by anyone,
@@ -265,7 +327,12 @@ fn decode_base64(value: &str) -> Result<Vec<u8>, DecodeError> {
     STRICT_B64.decode(value).map_err(DecodeError::Base64)
 }
 
-fn parse_payload(payload: &[u8]) -> Result<Record, DecodeError> {
+/// Parses a verified payload (`[accessed, created, state]` JSON) into a record, as a store-loaded
+/// session is read.
+///
+/// # Errors
+/// [`DecodeError::MalformedJson`], [`DecodeError::TooDeep`] or [`DecodeError::BadShape`].
+pub fn parse_payload(payload: &[u8]) -> Result<Record, DecodeError> {
     let value: Value = serde_json::from_slice(payload).map_err(|err| {
         if nesting_depth(payload) > MAX_JSON_DEPTH {
             DecodeError::TooDeep

@@ -7,6 +7,7 @@ use serde_json::Map;
 
 use crate::clock::{Clock, SystemClock};
 use crate::codec::{Codec, DecodeError, Record, Timestamp};
+use crate::store::SessionId;
 
 use super::Session;
 
@@ -122,6 +123,10 @@ pub enum CookieStatus {
         /// Seconds since it was created.
         age_secs: f64,
     },
+    /// A valid session-id cookie whose session the store does not hold (expired or invalidated).
+    UnknownSession,
+    /// The store could not be reached, so the session could not be loaded.
+    StoreUnavailable,
 }
 
 impl CookieStatus {
@@ -138,6 +143,8 @@ impl CookieStatus {
             CookieStatus::Expired { .. } => "expired",
             CookieStatus::FutureTimestamp { .. } => "future-timestamp",
             CookieStatus::LifetimeExceeded { .. } => "lifetime-exceeded",
+            CookieStatus::UnknownSession => "unknown-session",
+            CookieStatus::StoreUnavailable => "store-unavailable",
         }
     }
 
@@ -176,6 +183,10 @@ impl std::fmt::Display for CookieStatus {
                     "expired: created {age_secs:.0} s ago, past the absolute lifetime"
                 )
             }
+            CookieStatus::UnknownSession => {
+                f.write_str("the store holds no such session (expired or invalidated)")
+            }
+            CookieStatus::StoreUnavailable => f.write_str("the session store is unavailable"),
         }
     }
 }
@@ -236,10 +247,23 @@ pub struct SessionEngine {
     config: SessionConfig,
     clock: Arc<dyn Clock>,
     cookie_overhead: usize,
+    storage: StorageMode,
+}
+
+/// Where the session's state is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StorageMode {
+    /// In the signed cookie (Pyramid's way; the default).
+    #[default]
+    Cookie,
+    /// In a server-side store; the cookie carries only a signed session id.
+    Store,
+    /// In the cookie while it fits, in the store when it does not (and back when it shrinks).
+    Spill,
 }
 
 /// The session data after the cookie was read and judged.
-pub(crate) struct Loaded {
+pub struct Loaded {
     pub(crate) record: Record,
     pub(crate) new: bool,
     pub(crate) status: CookieStatus,
@@ -257,6 +281,7 @@ impl SessionEngine {
             config,
             clock: Arc::new(SystemClock),
             cookie_overhead: 0,
+            storage: StorageMode::Cookie,
         })
     }
 
@@ -308,19 +333,27 @@ impl SessionEngine {
     /// Judges a cookie value now: verified, decoded and checked against the time rules.
     #[must_use]
     pub fn judge(&self, raw: Option<&str>) -> (CookieStatus, Option<Record>) {
-        let now = self.now();
         let Some(raw) = raw else {
             return (CookieStatus::Absent, None);
         };
-        let decoded = match self.codec.decode(raw) {
-            Ok(decoded) => decoded,
-            Err(DecodeError::BadSignature) => return (CookieStatus::BadSignature, None),
-            Err(err) => return (CookieStatus::Malformed(Arc::new(err)), None),
-        };
-        let record = decoded.record;
+        match self.codec.decode(raw) {
+            Ok(decoded) => (
+                self.judge_record(&decoded.record, decoded.key_index),
+                Some(decoded.record),
+            ),
+            Err(DecodeError::BadSignature) => (CookieStatus::BadSignature, None),
+            Err(err) => (CookieStatus::Malformed(Arc::new(err)), None),
+        }
+    }
+
+    /// Applies the time rules (future skew, idle timeout, absolute lifetime) to a verified record;
+    /// `key_index` tells which secret verified it.
+    #[must_use]
+    pub fn judge_record(&self, record: &Record, key_index: usize) -> CookieStatus {
+        let now = self.now();
         let accessed = record.accessed.as_secs_f64();
         let created = record.created.as_secs_f64();
-        let status = if accessed - now > MAX_FUTURE_SKEW {
+        if accessed - now > MAX_FUTURE_SKEW {
             CookieStatus::FutureTimestamp {
                 ahead_secs: accessed - now,
             }
@@ -340,14 +373,69 @@ impl SessionEngine {
             CookieStatus::LifetimeExceeded {
                 age_secs: now - created,
             }
-        } else if decoded.key_index == 0 {
+        } else if key_index == 0 {
             CookieStatus::Valid
         } else {
-            CookieStatus::ValidOldKey {
-                key_index: decoded.key_index,
+            CookieStatus::ValidOldKey { key_index }
+        }
+    }
+
+    /// A session whose state is already known: `record` as loaded from a store (or an eagerly
+    /// decoded cookie) and judged by the time rules, or a fresh session with `status` when there
+    /// is no record. `id` is where it lives in the store, if anywhere.
+    #[must_use]
+    pub fn session_from(
+        self: &Arc<Self>,
+        status: CookieStatus,
+        record: Option<Record>,
+        id: Option<SessionId>,
+    ) -> Session {
+        let (status, record) = match record {
+            Some(record) => {
+                let key_index = match status {
+                    CookieStatus::ValidOldKey { key_index } => key_index,
+                    _ => 0,
+                };
+                let judged = self.judge_record(&record, key_index);
+                (judged, Some(record))
             }
+            None => (status, None),
         };
-        (status, Some(record))
+        let loaded = match record {
+            Some(record) if status.is_valid() => Loaded {
+                record,
+                new: false,
+                status,
+            },
+            _ => Loaded {
+                record: self.fresh_record(),
+                new: true,
+                status,
+            },
+        };
+        Session::loaded(Arc::clone(self), loaded, id)
+    }
+
+    /// Where sessions live.
+    #[must_use]
+    pub fn storage(&self) -> StorageMode {
+        self.storage
+    }
+
+    /// Keeps sessions in a store (or spills them there), as the middleware does it.
+    #[must_use]
+    pub fn with_storage(mut self, storage: StorageMode) -> Self {
+        self.storage = storage;
+        self
+    }
+
+    /// Time-to-live of a stored session: the idle timeout, else the absolute lifetime.
+    #[must_use]
+    pub fn store_ttl(&self) -> Option<std::time::Duration> {
+        self.config
+            .timeout
+            .or(self.config.max_lifetime)
+            .map(std::time::Duration::from_secs)
     }
 
     /// Reads a cookie value into the state a session starts with.

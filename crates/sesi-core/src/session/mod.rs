@@ -17,8 +17,10 @@ use crate::codec::{Record, Timestamp};
 
 pub use engine::{
     Commit, ConfigError, CookieStatus, DEFAULT_TIMEOUT, MAX_COOKIE_SIZE, MAX_FUTURE_SKEW,
-    SessionConfig, SessionEngine, SetReason,
+    SessionConfig, SessionEngine, SetReason, StorageMode,
 };
+
+use crate::store::SessionId;
 
 /// A session operation that could not be done. The session is unchanged when one is returned.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +96,13 @@ struct Inner {
     /// Read after `reissue_time` passed.
     reissue: bool,
     invalidated: bool,
+    /// Where the state lives in the store, if it does.
+    id: Option<SessionId>,
+    /// `cycle_id()` was called: the next save uses a fresh id.
+    cycle: bool,
+    /// The fresh id a plan chose, kept so that planning twice (a preview, then the real end of
+    /// the request) gives the same answer.
+    next_id: Option<SessionId>,
 }
 
 #[derive(Debug)]
@@ -152,8 +161,30 @@ impl Session {
                 written: false,
                 reissue: false,
                 invalidated: false,
+                id: None,
+                cycle: false,
+                next_id: None,
             })),
         }
+    }
+
+    pub(crate) fn loaded(
+        engine: Arc<SessionEngine>,
+        loaded: engine::Loaded,
+        id: Option<SessionId>,
+    ) -> Self {
+        let session = Session::lazy(engine, None);
+        {
+            let mut inner = session.lock();
+            inner.id = id.filter(|_| !loaded.new);
+            inner.data = Some(Data {
+                renewed: loaded.record.accessed.as_secs_f64(),
+                record: loaded.record,
+                new: loaded.new,
+                status: loaded.status,
+            });
+        }
+        session
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -339,6 +370,21 @@ impl Session {
         data.new = true;
     }
 
+    /// The id of the session in the store, when it lives in one (never for cookie sessions).
+    #[must_use]
+    pub fn id(&self) -> Option<SessionId> {
+        self.lock().id
+    }
+
+    /// Gives a store-backed session a new id and keeps its data; the old id stops working at once.
+    /// Call it when the visitor's privileges change (at login), so an id planted or seen before
+    /// (session fixation) is worthless afterwards. For a cookie session it only re-issues the cookie.
+    pub fn cycle_id(&self) {
+        let mut inner = self.lock();
+        inner.cycle = true;
+        inner.change();
+    }
+
     /// True for a session that did not come from a valid cookie (or was invalidated).
     #[must_use]
     pub fn is_new(&self) -> bool {
@@ -430,6 +476,112 @@ impl Session {
             };
         }
         Commit::Set { value, reason }
+    }
+}
+
+/// One thing the end of a request must do for a session that may live in a store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Send this cookie value (a whole session, or a signed session id).
+    SetCookie(String),
+    /// Remove the cookie from the browser.
+    DeleteCookie,
+    /// Save the `[accessed, created, state]` payload under `id`.
+    Save {
+        /// Where.
+        id: SessionId,
+        /// The JSON payload.
+        payload: Vec<u8>,
+        /// Time-to-live.
+        ttl: Option<std::time::Duration>,
+    },
+    /// Remove `id` from the store.
+    Delete(SessionId),
+}
+
+/// What the end of a request must do, in order: store writes first, cookies last, so a failed
+/// store write never leaves the browser pointing at data that was not saved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// The steps, store operations first.
+    pub steps: Vec<Step>,
+    /// Why something is written, if it is.
+    pub reason: Option<SetReason>,
+    /// Set when the session would not fit in a cookie and there is no store to spill to.
+    pub too_large: Option<usize>,
+}
+
+impl Session {
+    /// Decides what the end of the request must do under the engine's [`StorageMode`], and
+    /// prepares the payloads. Called by the middleware after the handler finished; calling it
+    /// earlier (a preview) gives the same answer as long as the session is not touched again.
+    #[must_use]
+    pub fn plan(&self) -> Plan {
+        let mut inner = self.lock();
+        let mode = inner.engine.storage();
+        if !inner.touched {
+            return Plan::default();
+        }
+        let old_id = inner.id;
+        let (written, reissue, invalidated, cycle) =
+            (inner.written, inner.reissue, inner.invalidated, inner.cycle);
+        let rotated = matches!(inner.data().status, CookieStatus::ValidOldKey { .. });
+        let reason = if written {
+            SetReason::Changed
+        } else if invalidated {
+            let mut steps: Vec<Step> = old_id.map(Step::Delete).into_iter().collect();
+            steps.push(Step::DeleteCookie);
+            return Plan {
+                steps,
+                reason: None,
+                too_large: None,
+            };
+        } else if reissue {
+            SetReason::Reissued
+        } else if rotated {
+            SetReason::Rotated
+        } else {
+            return Plan::default();
+        };
+        let engine = Arc::clone(&inner.engine);
+        let mut plan = Plan {
+            reason: Some(reason),
+            ..Plan::default()
+        };
+        if mode != StorageMode::Store {
+            let value = engine.codec().encode(&inner.data().record);
+            let bytes = engine.cookie_overhead() + value.len();
+            if bytes <= MAX_COOKIE_SIZE {
+                // It fits: the cookie holds the session, and a stored copy is no longer needed.
+                plan.steps.extend(old_id.map(Step::Delete));
+                plan.steps.push(Step::SetCookie(value));
+                return plan;
+            }
+            if mode == StorageMode::Cookie {
+                plan.too_large = Some(bytes);
+                return plan;
+            }
+        }
+        let fresh = old_id.is_none() || invalidated || cycle;
+        let id = match old_id {
+            Some(id) if !fresh => id,
+            _ => *inner.next_id.get_or_insert_with(SessionId::generate),
+        };
+        let mut payload = Vec::new();
+        inner.data().record.write_json(&mut payload);
+        plan.steps.push(Step::Save {
+            id,
+            payload,
+            ttl: engine.store_ttl(),
+        });
+        if fresh {
+            plan.steps.extend(old_id.map(Step::Delete));
+        }
+        if fresh || rotated {
+            plan.steps
+                .push(Step::SetCookie(engine.codec().encode_id(&id)));
+        }
+        plan
     }
 }
 

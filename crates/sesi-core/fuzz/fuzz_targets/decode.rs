@@ -1,0 +1,21 @@
+//! Fuzz target `decode`: arbitrary bytes into `Codec::decode`, `Codec::decode_unverified` and the
+//! session path (`SessionEngine::session(Some(..))` then reads, an update and `commit`), both as a
+//! raw cookie value and as a correctly signed payload. Checklist rows 16 and 63.
+//!
+//! `cargo +nightly fuzz run decode fuzz/corpus/decode fuzz/seeds/decode -- -max_total_time=60`
+//! (from `crates/sesi-core`).
+
+#![no_main]
+
+use std::sync::LazyLock;
+
+use libfuzzer_sys::fuzz_target;
+
+#[path = "decode_input.rs"]
+mod decode_input;
+
+static TARGET: LazyLock<decode_input::Target> = LazyLock::new(decode_input::Target::default);
+
+fuzz_target!(|data: &[u8]| {
+    TARGET.run(data);
+});

@@ -1,0 +1,109 @@
+//! The body of the `decode` fuzz target. It is shared, through `#[path]`, by the libFuzzer target
+//! (`decode.rs`, nightly) and by `crates/sesi-core/tests/fuzz_replay.rs`, which replays the seed
+//! corpus and a bounded random loop under plain `cargo test` on stable.
+//!
+//! Each input is used twice: as the cookie value a browser sent (reaching base64, the length cap and
+//! the MAC), and as a payload signed with the right key (reaching the JSON parser, the shape
+//! checks and the session rules, which a fuzzer could never reach past a MAC on its own).
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sesi_core::{
+    Codec, Commit, DEFAULT_SALT, DecodeError, HashAlg, ManualClock, Record, Secret, Secrets,
+    SessionConfig, SessionEngine,
+};
+use sha2::Sha512;
+
+/// The secret of the vectors in `tests/data/pyramid-cookies.json`, so valid seeds load.
+pub const SECRET: &str = "rahasia_dapur_123";
+/// Ten seconds after the vectors were issued: they are neither expired nor from the future.
+pub const NOW: f64 = 1_764_000_010.0;
+
+/// Codec, engine and a keyed MAC, built once per process.
+pub struct Target {
+    codec: Codec,
+    engine: Arc<SessionEngine>,
+    mac: Hmac<Sha512>,
+}
+
+impl Default for Target {
+    fn default() -> Self {
+        let secret = Secret::new_insecure(SECRET).expect("non-empty secret");
+        let codec = Codec::new(&Secrets::new(secret), DEFAULT_SALT, HashAlg::Sha512);
+        let engine = SessionEngine::new(codec.clone(), SessionConfig::default())
+            .expect("default config is valid")
+            .with_clock(Arc::new(ManualClock::new(NOW)));
+        let mac = Hmac::new_from_slice(format!("{DEFAULT_SALT}{SECRET}").as_bytes())
+            .expect("HMAC takes any key length");
+        Target {
+            codec,
+            engine: Arc::new(engine),
+            mac,
+        }
+    }
+}
+
+impl Target {
+    /// Runs one input; panics on any broken invariant.
+    pub fn run(&self, data: &[u8]) {
+        let text = String::from_utf8_lossy(data).into_owned();
+
+        // 1. The bytes as a cookie value.
+        if let Ok(decoded) = self.codec.decode(&text) {
+            self.check_round_trip(&decoded.record);
+        }
+        let _ = Codec::decode_unverified(&text, HashAlg::Sha512);
+        let _ = Codec::decode_unverified(&text, HashAlg::Sha1);
+
+        // 2. The bytes as a correctly signed payload.
+        let mut mac = self.mac.clone();
+        mac.update(data);
+        let mut signed = mac.finalize().into_bytes().to_vec();
+        signed.extend_from_slice(data);
+        let forged = URL_SAFE_NO_PAD.encode(&signed);
+        match self.codec.decode(&forged) {
+            Ok(decoded) => self.check_round_trip(&decoded.record),
+            Err(DecodeError::BadSignature) => panic!("a correctly signed payload failed the MAC"),
+            Err(_) => {}
+        }
+
+        // 3. Both through the whole session path.
+        for raw in [text, forged] {
+            let session = self.engine.session(Some(raw));
+            let _ = session.get::<Value>("x");
+            let _ = session.get::<i64>("counter");
+            let _ = session.peek_flash::<Value>("");
+            let _ = session.check_csrf_token("0123456789abcdef0123456789abcdef01234567");
+            let _ = session.update("counter", |n: &mut i64| *n = n.saturating_add(1));
+            match session.commit() {
+                Commit::Set { value, .. } => {
+                    assert!(value.len() <= sesi_core::MAX_COOKIE_SIZE);
+                    self.codec
+                        .decode(&value)
+                        .expect("the engine's own cookie decodes");
+                }
+                Commit::Keep | Commit::Delete | Commit::TooLarge { .. } => {}
+            }
+        }
+    }
+
+    /// A decoded record re-encodes to a cookie that decodes to the same record.
+    fn check_round_trip(&self, record: &Record) {
+        let cookie = self.codec.encode(record);
+        assert_eq!(self.codec.encoded_len(record), cookie.len(), "encoded_len");
+        if cookie.len() > sesi_core::MAX_COOKIE_VALUE_LEN {
+            return; // a re-encoding can be longer than the input (ensure_ascii escapes)
+        }
+        let again = self
+            .codec
+            .decode(&cookie)
+            .expect("a re-encoded cookie decodes")
+            .record;
+        // Exact: the workspace enables serde_json's `float_roundtrip`, so floats survive.
+        assert_eq!(*record, again, "round trip changed the record");
+    }
+}
