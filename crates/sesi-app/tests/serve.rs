@@ -1,0 +1,320 @@
+//! The real `sesi serve` binary: help, secrets (generated, reused, weak), bad flags, SIGTERM, and
+//! two processes sharing one visitor (scale-out).
+
+mod common;
+
+use common::*;
+use reqwest::Method;
+use serde_json::json;
+
+const STRONG: &str = "a-strong-shared-secret-for-two-processes-0123456789abcdef-xyz0123";
+
+#[test]
+fn serve_help_explains_the_secret_and_the_options() {
+    let dir = TempDir::new();
+    let mut cmd = sesi(dir.path());
+    cmd.args(["serve", "--help"]);
+    let (status, stdout, stderr) = run_sesi(cmd);
+    assert!(status.success(), "{stderr}");
+    for needle in [
+        "SESI_SECRET",
+        "SESI_SECRET_FILE",
+        "--addr",
+        "--secret-file",
+        "--allow-weak-secret",
+        "--hashalg",
+        "--salt",
+        "--timeout",
+        "--reissue-time",
+        "--max-lifetime",
+        "--cookie-name",
+        "--secure",
+        "--httponly",
+        "--samesite",
+        "127.0.0.1:6543",
+        // Where the generated secret is kept.
+        "sesi/secret",
+    ] {
+        assert!(
+            stdout.contains(needle),
+            "--help lacks {needle:?}:\n{stdout}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn without_a_secret_the_first_start_creates_a_private_secret_file_and_the_next_reuses_it() {
+    let dir = TempDir::new();
+    let secret_file = dir.path().join("data").join("sesi").join("secret");
+    assert!(!secret_file.exists());
+
+    let first = SesiProcess::serve(&dir, &[], &[]);
+    let text = std::fs::read_to_string(&secret_file).expect("the secret file was created");
+    assert_eq!(text.trim().len(), 128, "64 random bytes as hex");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&secret_file)
+            .expect("metadata")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "readable only by the owner: {mode:o}");
+    }
+    assert!(
+        first.log().contains(&secret_file.display().to_string()),
+        "the log names the file:\n{}",
+        first.log()
+    );
+    let visitor = first.visitor();
+    assert_eq!(visitor.visit().await, 1);
+    assert_eq!(visitor.visit().await, 2);
+    let (status, _) = first.terminate();
+    assert!(status.success());
+
+    let second = SesiProcess::serve(&dir, &[], &[]);
+    assert_eq!(
+        std::fs::read_to_string(&secret_file).expect("still there"),
+        text,
+        "the secret is reused, not regenerated"
+    );
+    let visitor = visitor.at(&second.base);
+    let page = visitor.get("/session").await;
+    assert_eq!(data_status(&page.body), "valid", "the old cookie verifies");
+    assert_eq!(visitor.visit().await, 3, "the session survived the restart");
+}
+
+#[test]
+fn a_weak_secret_is_refused_off_loopback() {
+    let dir = TempDir::new();
+    let mut cmd = sesi(dir.path());
+    cmd.env("SESI_SECRET", "rahasia_dapur_123")
+        .args(["serve", "--addr", "0.0.0.0:0"]);
+    let (status, _, stderr) = run_sesi(cmd);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--allow-weak-secret"), "{stderr}");
+    assert!(
+        stderr.contains("17 bytes"),
+        "the message gives the size: {stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_weak_secret_is_accepted_with_a_warning_on_loopback() {
+    let dir = TempDir::new();
+    let server = SesiProcess::serve(&dir, &[("SESI_SECRET", "rahasia_dapur_123")], &[]);
+    let log = server.log();
+    assert!(log.contains("WEAK SECRET"), "{log}");
+    assert!(
+        log.contains("rahasia_dapur_123"),
+        "the warning names the tutorial secret: {log}"
+    );
+    assert_eq!(server.visitor().visit().await, 1);
+}
+
+#[tokio::test]
+async fn a_weak_secret_is_accepted_off_loopback_with_allow_weak_secret() {
+    let dir = TempDir::new();
+    let mut cmd = sesi(dir.path());
+    cmd.env("SESI_SECRET", "rahasia_dapur_123").args([
+        "serve",
+        "--addr",
+        "0.0.0.0:0",
+        "--allow-weak-secret",
+    ]);
+    let server = SesiProcess::spawn_command(cmd, &dir);
+    assert!(server.log().contains("WEAK SECRET"));
+    let (status, _) = server.terminate();
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn sigterm_shuts_down_gracefully_with_exit_code_0() {
+    let dir = TempDir::new();
+    let server = SesiProcess::serve(&dir, &[("SESI_SECRET", STRONG)], &[]);
+    assert_eq!(server.visitor().visit().await, 1);
+    let (status, log) = server.terminate();
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert!(log.contains("SIGTERM"), "{log}");
+}
+
+#[tokio::test]
+async fn ctrl_c_shuts_down_gracefully_and_every_request_is_logged_with_its_session_outcome() {
+    let dir = TempDir::new();
+    let server = SesiProcess::serve(&dir, &[("SESI_SECRET", STRONG)], &[]);
+    let visitor = server.visitor();
+    visitor.visit().await;
+    let tampered = tamper(&visitor.cookie().expect("a cookie"));
+    let manual = Visitor::manual(&server.base);
+    manual
+        .get_with("/cart", &[("cookie", &format!("session={tampered}"))])
+        .await
+        .expect_status(200);
+    manual.get("/healthz").await.expect_status(200);
+    manual.get("/nowhere").await.expect_status(404);
+    let (status, log) = server.signal("INT");
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert!(log.contains("Ctrl-C received"), "{log}");
+    let requests: Vec<&str> = log.lines().filter(|l| l.contains(" request ")).collect();
+    assert_eq!(requests.len(), 4, "one line per request:\n{log}");
+    for (line, parts) in requests.iter().zip([
+        &[
+            "method=GET",
+            "path=\"/\"",
+            "status=200",
+            "latency_us=",
+            "session=\"absent\"",
+        ][..],
+        &["path=\"/cart\"", "status=200", "session=\"bad-signature\""],
+        &["path=\"/healthz\"", "status=200", "session=\"untouched\""],
+        &["path=\"/nowhere\"", "status=404"],
+    ]) {
+        for part in parts {
+            assert!(line.contains(part), "{part} missing in {line}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn cookie_settings_come_from_flags_and_environment() {
+    let dir = TempDir::new();
+    let server = SesiProcess::serve(
+        &dir,
+        &[("SESI_SECRET", STRONG), ("SESI_COOKIE_NAME", "sid")],
+        &["--samesite", "strict", "--httponly", "false"],
+    );
+    let reply = server.visitor().get("/").await;
+    let set_cookie = reply.set_cookies().join("\n");
+    assert!(set_cookie.starts_with("sid="), "{set_cookie}");
+    assert!(set_cookie.contains("SameSite=Strict"), "{set_cookie}");
+    assert!(!set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(!set_cookie.contains("secure"), "{set_cookie}");
+    drop(server);
+
+    // The defaults: Pyramid's, except HttpOnly on.
+    let server = SesiProcess::serve(&dir, &[("SESI_SECRET", STRONG)], &[]);
+    let reply = server.visitor().get("/").await;
+    let set_cookie = reply.session_set_cookie().expect("a session cookie");
+    assert!(set_cookie.contains("; Path=/"), "{set_cookie}");
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+    assert!(!set_cookie.contains("Max-Age"), "{set_cookie}");
+}
+
+#[tokio::test]
+async fn a_second_secret_in_sesi_secret_still_verifies_old_cookies() {
+    let dir = TempDir::new();
+    let old = SesiProcess::serve(&dir, &[("SESI_SECRET", STRONG)], &[]);
+    let visitor = old.visitor();
+    visitor.visit().await;
+    visitor.visit().await;
+    drop(old);
+
+    // Rotation: a new secret signs, the old one only verifies.
+    let rotated = format!("{},{STRONG}", "n".repeat(64));
+    let new = SesiProcess::serve(&dir, &[("SESI_SECRET", &rotated)], &[]);
+    let visitor = visitor.at(&new.base);
+    let page = visitor.get("/session").await;
+    assert_eq!(data_status(&page.body), "old-key");
+    assert_eq!(visitor.visit().await, 3);
+    let page = visitor.get("/session").await;
+    assert_eq!(
+        data_status(&page.body),
+        "valid",
+        "re-signed with the new secret"
+    );
+}
+
+#[test]
+fn bad_flag_values_exit_2_with_a_clear_message() {
+    let dir = TempDir::new();
+    for (flag, value) in [
+        ("--timeout", "abc"),
+        ("--reissue-time", "-1"),
+        ("--hashalg", "md5"),
+        ("--samesite", "sometimes"),
+    ] {
+        let mut cmd = sesi(dir.path());
+        cmd.env("SESI_SECRET", STRONG)
+            .args(["serve", "--addr", "127.0.0.1:1"])
+            .arg(format!("{flag}={value}"));
+        let (status, _, stderr) = run_sesi(cmd);
+        assert_eq!(status.code(), Some(2), "{flag} {value}: {stderr}");
+        assert!(stderr.contains(flag), "{flag} names the flag: {stderr}");
+        assert!(stderr.contains(value), "{flag} names the value: {stderr}");
+    }
+    let mut cmd = sesi(dir.path());
+    cmd.env("SESI_SECRET", STRONG)
+        .args(["serve", "--timeout", "abc"]);
+    let (_, _, stderr) = run_sesi(cmd);
+    assert!(stderr.contains("whole number of seconds"), "{stderr}");
+    // A bad address is a usage error too.
+    let mut cmd = sesi(dir.path());
+    cmd.env("SESI_SECRET", STRONG)
+        .args(["serve", "--addr", "localhost"]);
+    let (status, _, stderr) = run_sesi(cmd);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("HOST:PORT"), "{stderr}");
+}
+
+#[tokio::test]
+async fn two_processes_with_one_secret_serve_one_visitor_alternately() {
+    let dir = TempDir::new();
+    let env = [("SESI_SECRET", STRONG)];
+    let a = SesiProcess::serve(&dir, &env, &[]);
+    let b = SesiProcess::serve(&dir, &env, &[]);
+    let on_a = a.visitor();
+    let on_b = on_a.at(&b.base); // the same browser, the same cookie jar
+
+    for n in 1..=10 {
+        let visitor = if n % 2 == 1 { &on_a } else { &on_b };
+        assert_eq!(visitor.visit().await, n, "visit {n} lost no increment");
+    }
+
+    let products = [
+        "kopi-tubruk",
+        "es-teh-manis",
+        "nasi-goreng",
+        "mie-goreng",
+        "sate-ayam",
+        "gado-gado",
+    ];
+    for (i, product) in products.iter().enumerate() {
+        let visitor = if i % 2 == 0 { &on_a } else { &on_b };
+        let token = visitor.token().await;
+        if i % 3 == 0 {
+            // Through the form...
+            visitor
+                .post_form(
+                    "/cart/add",
+                    &[
+                        ("csrf_token", &token),
+                        ("product_id", product),
+                        ("quantity", "1"),
+                    ],
+                )
+                .await
+                .expect_status(303);
+        } else {
+            // ...or the API.
+            visitor
+                .api(
+                    Method::POST,
+                    "/api/cart/items",
+                    Some(json!({"product_id": product, "quantity": i + 1})),
+                    Some(&token),
+                )
+                .await
+                .expect_status(201);
+        }
+    }
+    let want: Vec<(String, u64)> = products
+        .iter()
+        .enumerate()
+        .map(|(i, p)| ((*p).to_owned(), if i % 3 == 0 { 1 } else { i as u64 + 1 }))
+        .collect();
+    assert_eq!(on_a.cart().await, want);
+    assert_eq!(on_b.cart().await, want);
+    let page = on_b.get("/cart").await;
+    assert_eq!(cart_lines(&page.body), want);
+    assert_eq!(on_a.visit().await, 11);
+}
