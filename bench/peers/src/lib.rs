@@ -85,6 +85,69 @@ pub fn listen_addr_or_exit() -> SocketAddr {
     }
 }
 
+/// The `bare` peer: axum with no session layer and no crypto. It keeps the observable contract
+/// with a plain, unsigned cookie `counter=N` and answers `Set-Cookie: counter=N+1`, so every other
+/// peer is measured against "the same HTTP work, minus the session".
+pub mod bare {
+    use axum::{Router, http::HeaderMap, http::header, response::Html, routing::get};
+
+    use super::{COUNTER, counter_page};
+
+    /// Reads `counter=N` from the request's `Cookie` headers; anything missing or malformed
+    /// counts as a new visitor.
+    fn counter_from(headers: &HeaderMap) -> u64 {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == COUNTER)
+            .and_then(|(_, value)| value.parse().ok())
+            .unwrap_or(0)
+    }
+
+    async fn counter(headers: HeaderMap) -> ([(header::HeaderName, String); 1], Html<String>) {
+        let n = counter_from(&headers).saturating_add(1);
+        (
+            [(header::SET_COOKIE, format!("{COUNTER}={n}; Path=/"))],
+            Html(counter_page(n)),
+        )
+    }
+
+    /// The router.
+    pub fn router() -> Router {
+        Router::new().route("/", get(counter))
+    }
+}
+
+/// The `sesi-lib` peer: axum + the sesi library; the counter lives in a Pyramid-format signed
+/// cookie (HMAC-SHA512), read and written through the `Session` extractor.
+pub mod sesi_lib {
+    use axum::{Router, response::Html, routing::get};
+    use sesi::{Secret, Secrets, Session, SessionLayer};
+
+    use super::{COUNTER, SECRET, counter_page};
+
+    async fn counter(session: Session) -> Html<String> {
+        // A missing, tampered or expired cookie reads as a new visitor.
+        let n = session
+            .update(COUNTER, |n: &mut u64| {
+                *n = n.saturating_add(1);
+                *n
+            })
+            .unwrap_or(0);
+        Html(counter_page(n))
+    }
+
+    /// The router with its session layer.
+    pub fn router() -> Router {
+        let secret = Secret::from_bytes(SECRET.to_vec()).expect("the bench secret is 64 bytes");
+        let layer = SessionLayer::new(Secrets::new(secret)).expect("default settings are valid");
+        Router::new().route("/", get(counter)).layer(layer)
+    }
+}
+
 /// Serves an axum router on `addr` until the process is killed.
 ///
 /// # Errors

@@ -1,0 +1,56 @@
+//! Drives a peer's router in-process (no sockets) for a fixed number of requests, like one
+//! browser that always sends back its latest cookie, and prints the time per request. Made for
+//! profilers: `valgrind --tool=callgrind inproc sesi-lib 20000` counts the instructions the
+//! session layer adds to a request, free of network and scheduler noise.
+//!
+//! Usage: `inproc bare|sesi-lib [REQUESTS]`
+
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::http::{Request, header};
+use sesi_bench_peers::{bare, sesi_lib};
+use tower::ServiceExt;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let peer = args.next().unwrap_or_else(|| "sesi-lib".to_owned());
+    let requests: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(20_000);
+    let router = match peer.as_str() {
+        "bare" => bare::router(),
+        "sesi-lib" => sesi_lib::router(),
+        other => {
+            eprintln!("unknown peer {other:?}: use bare or sesi-lib");
+            std::process::exit(2);
+        }
+    };
+    let mut cookie: Option<String> = None;
+    let start = Instant::now();
+    for i in 1..=requests {
+        let mut req = Request::get("/");
+        if let Some(cookie) = &cookie {
+            req = req.header(header::COOKIE, cookie.as_str());
+        }
+        let req = req.body(Body::empty()).expect("valid request");
+        let res = router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("infallible router");
+        if let Some(set) = res.headers().get(header::SET_COOKIE) {
+            let set = set.to_str().expect("ascii cookie");
+            cookie = Some(set.split(';').next().unwrap_or_default().to_owned());
+        }
+        let body = axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .expect("small body");
+        let want = format!("id=\"counter\">{i}<");
+        assert!(
+            body.windows(want.len()).any(|w| w == want.as_bytes()),
+            "request {i}: counter not {i}"
+        );
+    }
+    let per = start.elapsed().as_secs_f64() * 1e9 / requests as f64;
+    println!("{peer}: {requests} requests, {per:.0} ns per request");
+}
