@@ -198,7 +198,10 @@ pub(crate) fn find_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
             }
         }
     }
-    found.map(|value| String::from_utf8_lossy(value).into_owned())
+    found.map(|value| match std::str::from_utf8(value) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(value).into_owned(),
+    })
 }
 
 #[cfg(test)]

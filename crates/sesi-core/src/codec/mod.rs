@@ -11,7 +11,6 @@ mod record;
 use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use serde_json::Value;
 
 pub(crate) use hashalg::KeyedMac;
 pub use hashalg::{HashAlg, UnknownHashAlg};
@@ -333,14 +332,22 @@ fn decode_base64(value: &str) -> Result<Vec<u8>, DecodeError> {
 /// # Errors
 /// [`DecodeError::MalformedJson`], [`DecodeError::TooDeep`] or [`DecodeError::BadShape`].
 pub fn parse_payload(payload: &[u8]) -> Result<Record, DecodeError> {
-    let value: Value = serde_json::from_slice(payload).map_err(|err| {
-        if nesting_depth(payload) > MAX_JSON_DEPTH {
+    // Streamed straight into the record (no intermediate array of values); a shape problem is
+    // reported through `shape`, everything else is a JSON error.
+    let shape = std::cell::Cell::new(None);
+    let mut de = serde_json::Deserializer::from_slice(payload);
+    let parsed =
+        serde::de::DeserializeSeed::deserialize(record::RecordSeed { shape: &shape }, &mut de)
+            .and_then(|record| de.end().map(|()| record));
+    parsed.map_err(|err| {
+        if let Some(shape) = shape.take() {
+            DecodeError::BadShape(shape)
+        } else if nesting_depth(payload) > MAX_JSON_DEPTH {
             DecodeError::TooDeep
         } else {
             DecodeError::MalformedJson(err)
         }
-    })?;
-    Record::from_json(value).map_err(DecodeError::BadShape)
+    })
 }
 
 /// Maximum bracket depth outside strings; only computed on the error path, to name the cause.

@@ -6,8 +6,6 @@
 //! `float.__repr__` (shortest round-trip digits, exponent form outside `1e-4 <= |x| < 1e16`), and
 //! objects in insertion order.
 
-use std::fmt::Write as _;
-
 use serde_json::{Map, Number, Value};
 
 /// Appends the Python `json.dumps` text of `value` to `out`.
@@ -70,27 +68,61 @@ pub fn write_float(out: &mut Vec<u8>, f: f64) {
         out.extend_from_slice(if f > 0.0 { b"Infinity" } else { b"-Infinity" });
         return;
     }
-    // Rust's `{:e}` gives the shortest round-trip digits, like Python's repr: `d[.ddd]e[-]x`.
-    let mut sci = StackStr::new();
-    write!(sci, "{:e}", f.abs()).expect("a finite f64 in exponent form fits in 40 bytes");
-    let text = sci.as_str();
-    let (mantissa, exp) = text
-        .split_once('e')
-        .expect("`{:e}` output always contains an exponent");
-    let exp: i32 = exp.parse().expect("`{:e}` exponent is a small integer");
     if f.is_sign_negative() {
         out.push(b'-');
     }
-    let mut digits = [0u8; 20];
-    let mut ndigits = 0;
-    for &b in mantissa.as_bytes().iter().filter(|b| b.is_ascii_digit()) {
-        digits[ndigits] = b;
-        ndigits += 1;
+    if f == 0.0 {
+        out.extend_from_slice(b"0.0");
+        return;
     }
-    let digits = &digits[..ndigits];
+    // ryu gives the shortest round-trip digits, as Python's repr does; only the layout differs,
+    // so take ryu's text apart into digits and a decimal point position.
+    let mut ryu_buf = ryu::Buffer::new();
+    let text = ryu_buf.format_finite(f.abs()).as_bytes();
+    let (mantissa, exp) = match text.iter().position(|&b| b == b'e') {
+        Some(e) => (&text[..e], parse_exp(&text[e + 1..])),
+        None => (text, 0),
+    };
+    let (int_part, frac_part) = match mantissa.iter().position(|&b| b == b'.') {
+        Some(dot) => (&mantissa[..dot], &mantissa[dot + 1..]),
+        None => (mantissa, &[][..]),
+    };
+    let mut digits = [0u8; 40];
+    let mut n = 0;
+    for &b in int_part.iter().chain(frac_part) {
+        digits[n] = b;
+        n += 1;
+    }
     // Python's `decpt`: the value is 0.d1d2... * 10^decpt.
-    let decpt = exp + 1;
+    let mut decpt = int_part.len() as i32 + exp;
+    let leading = digits[..n].iter().take_while(|&&d| d == b'0').count();
+    decpt -= leading as i32;
+    let trailing = digits[leading..n]
+        .iter()
+        .rev()
+        .take_while(|&&d| d == b'0')
+        .count();
+    let digits = &digits[leading..n - trailing];
+    layout(out, digits, decpt);
+}
+
+fn parse_exp(text: &[u8]) -> i32 {
+    let (negative, body) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, text),
+    };
+    let magnitude = body
+        .iter()
+        .fold(0i32, |acc, &d| acc * 10 + i32::from(d - b'0'));
+    if negative { -magnitude } else { magnitude }
+}
+
+/// Python's `float_repr_style = 'short'` layout of `0.<digits> * 10^decpt`: fixed notation when
+/// `-4 < decpt <= 16`, exponent notation otherwise.
+fn layout(out: &mut Vec<u8>, digits: &[u8], decpt: i32) {
     if decpt <= -4 || decpt > 16 {
+        let exp = decpt - 1;
         out.push(digits[0]);
         if digits.len() > 1 {
             out.push(b'.');
@@ -170,35 +202,6 @@ fn is_char_start(b: u8) -> bool {
     b & 0xc0 != 0x80
 }
 
-/// A tiny fixed buffer for formatting one float without allocating.
-struct StackStr {
-    buf: [u8; 40],
-    len: usize,
-}
-
-impl StackStr {
-    fn new() -> Self {
-        StackStr {
-            buf: [0; 40],
-            len: 0,
-        }
-    }
-
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.buf[..self.len]).expect("only `{:e}` output is written here")
-    }
-}
-
-impl std::fmt::Write for StackStr {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.len + s.len();
-        let dest = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
-        dest.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,6 +251,35 @@ mod tests {
         ];
         for (f, want) in cases {
             assert_eq!(float(*f), *want, "repr of {f:e}");
+        }
+    }
+
+    /// The same layout computed from the standard library's shortest `{:e}` digits, as an
+    /// independent oracle for the ryu-based writer.
+    fn python_repr_via_std(f: f64) -> String {
+        let sci = format!("{:e}", f.abs());
+        let (mantissa, exp) = sci.split_once('e').expect("exponent");
+        let digits: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).collect();
+        let mut out = Vec::new();
+        if f.is_sign_negative() {
+            out.push(b'-');
+        }
+        if f == 0.0 {
+            out.extend_from_slice(b"0.0");
+        } else {
+            layout(&mut out, &digits, exp.parse::<i32>().expect("int") + 1);
+        }
+        String::from_utf8(out).expect("ascii")
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ryu_writer_agrees_with_the_std_oracle(bits in proptest::prelude::any::<u64>()) {
+            let f = f64::from_bits(bits);
+            proptest::prop_assume!(f.is_finite());
+            let written = float(f);
+            proptest::prop_assert_eq!(&written, &python_repr_via_std(f));
+            proptest::prop_assert_eq!(written.parse::<f64>().ok(), Some(f));
         }
     }
 

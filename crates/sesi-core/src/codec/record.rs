@@ -1,5 +1,9 @@
 //! The decoded cookie payload: `[accessed, created, state]`.
 
+use std::cell::Cell;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
 use super::ShapeError;
@@ -98,5 +102,90 @@ impl Record {
             return Err(ShapeError::StateNotObject);
         };
         Ok(Record::new(accessed, created, state))
+    }
+}
+
+/// Deserializes `[accessed, created, state]` directly into a [`Record`], noting the first shape
+/// problem in `shape` (the error value itself only says "bad shape").
+pub(crate) struct RecordSeed<'a> {
+    pub(crate) shape: &'a Cell<Option<ShapeError>>,
+}
+
+impl RecordSeed<'_> {
+    fn fail<E: de::Error>(&self, shape: ShapeError) -> E {
+        self.shape.set(Some(shape));
+        E::custom(shape)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for RecordSeed<'_> {
+    type Value = Record;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Record, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordSeed<'_> {
+    type Value = Record;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[accessed, created, state]")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Record, A::Error> {
+        let mut items: [Option<Value>; 3] = [None, None, None];
+        for (i, slot) in items.iter_mut().enumerate() {
+            *slot = seq.next_element::<Value>()?;
+            if slot.is_none() {
+                return Err(self.fail(ShapeError::WrongLength(i)));
+            }
+        }
+        let mut extra = 0;
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {
+            extra += 1;
+        }
+        if extra > 0 {
+            return Err(self.fail(ShapeError::WrongLength(3 + extra)));
+        }
+        let [Some(accessed), Some(created), Some(state)] = items else {
+            unreachable!("all three slots were filled above")
+        };
+        let accessed =
+            Timestamp::from_json(&accessed).ok_or_else(|| self.fail(ShapeError::BadAccessed))?;
+        let created =
+            Timestamp::from_json(&created).ok_or_else(|| self.fail(ShapeError::BadCreated))?;
+        let Value::Object(state) = state else {
+            return Err(self.fail(ShapeError::StateNotObject));
+        };
+        Ok(Record::new(accessed, created, state))
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, _map: A) -> Result<Record, A::Error> {
+        Err(self.fail(ShapeError::NotArray))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Record, E> {
+        Err(self.fail(ShapeError::NotArray))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Record, E> {
+        Err(self.fail(ShapeError::NotArray))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Record, E> {
+        Err(self.fail(ShapeError::NotArray))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Record, E> {
+        Err(self.fail(ShapeError::NotArray))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Record, E> {
+        Err(self.fail(ShapeError::NotArray))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Record, E> {
+        Err(self.fail(ShapeError::NotArray))
     }
 }
