@@ -115,6 +115,10 @@ peer_cmd() {
         # ---------------------------------------------------------- sesi peers
         #   sesi-lib    a minimal axum app over the library (peers/src/bin/sesi-lib.rs)
         #   sesi-serve  the real `sesi serve` binary, built by the root workspace
+        #   sesi-memory `sesi serve --store memory` (opt-in: name it in PEERS)
+        #   sesi-redis  `sesi serve --store redis://...` (opt-in: name it in PEERS); needs a
+        #               running redis-server at SESI_REDIS_URL, else 127.0.0.1:SESI_REDIS_PORT
+        #               (default 6379), e.g. from `scripts/redis.sh start`
         sesi-lib)
             CMD=("$BIN/sesi-lib" --addr "$addr") ;;
         sesi-serve)
@@ -122,6 +126,14 @@ peer_cmd() {
             # line per request is not what is measured (see SESI_LOG).
             CMD=(env "RUST_LOG=${SESI_LOG:-warn}" "SESI_SECRET=$SESI_BENCH_SECRET"
                  "XDG_DATA_HOME=$WORK/xdg" "$SESI_BIN_DIR/sesi" serve --addr "$addr") ;;
+        sesi-memory)
+            CMD=(env "RUST_LOG=${SESI_LOG:-warn}" "SESI_SECRET=$SESI_BENCH_SECRET"
+                 "XDG_DATA_HOME=$WORK/xdg" "$SESI_BIN_DIR/sesi" serve --addr "$addr"
+                 --store memory) ;;
+        sesi-redis)
+            CMD=(env "RUST_LOG=${SESI_LOG:-warn}" "SESI_SECRET=$SESI_BENCH_SECRET"
+                 "XDG_DATA_HOME=$WORK/xdg" "$SESI_BIN_DIR/sesi" serve --addr "$addr"
+                 --store "${SESI_REDIS_URL:-redis://127.0.0.1:${SESI_REDIS_PORT:-6379}}") ;;
         *)
             die "unknown peer '$1'" ;;
     esac

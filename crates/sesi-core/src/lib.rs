@@ -25,8 +25,13 @@
 //! | [`secret`] | [`Secret`], [`Secrets`] (rotation) |
 //! | [`session`] | [`Session`], [`SessionEngine`], [`SessionConfig`], [`CookieStatus`], [`Commit`] |
 //! | [`clock`] | [`Clock`], [`SystemClock`], [`ManualClock`] |
+//! | [`store`] | [`store::SessionStore`], [`store::MemoryStore`], [`store::SessionId`] |
 //!
-//! This crate has no cargo features and no HTTP dependency.
+//! This crate has no HTTP dependency. Its one cargo feature is off by default:
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `test-util` | `store::contract` and the `store_contract_tests!` macro: the [`store::SessionStore`] contract as tests, for store crates |
 
 pub mod clock;
 pub mod codec;

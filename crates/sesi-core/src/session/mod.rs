@@ -235,7 +235,8 @@ impl Session {
     }
 
     /// Like [`insert`](Self::insert), but refuses a change that would make the cookie too large:
-    /// the session is then left as it was and [`SessionError::TooLarge`] tells the size.
+    /// the session is then left as it was and [`SessionError::TooLarge`] tells the size. Sessions
+    /// kept in a store (or spilling into one) have no such limit, so there it never refuses.
     ///
     /// # Errors
     /// [`SessionError::Serialize`] or [`SessionError::TooLarge`].
@@ -252,6 +253,9 @@ impl Session {
         let mut inner = self.lock();
         let was_written = inner.written;
         let previous = inner.change().insert(key.clone(), value);
+        if inner.engine.storage() != StorageMode::Cookie {
+            return Ok(());
+        }
         let bytes = inner.cookie_size();
         if bytes > MAX_COOKIE_SIZE {
             let state = inner.change();
@@ -284,11 +288,24 @@ impl Session {
     {
         let mut value: T = self.get(key)?.unwrap_or_default();
         let result = f(&mut value);
-        self.insert(key, &value)?;
+        let value = serde_json::to_value(&value).map_err(|source| SessionError::Serialize {
+            key: key.to_owned(),
+            source,
+        })?;
+        let mut inner = self.lock();
+        let state = inner.change();
+        // Replace in place when the key exists: no new key string, same position.
+        match state.get_mut(key) {
+            Some(slot) => *slot = value,
+            None => {
+                state.insert(key.to_owned(), value);
+            }
+        }
         Ok(result)
     }
 
-    /// Like [`update`](Self::update), but refuses the change if the cookie would become too large.
+    /// Like [`update`](Self::update), but refuses the change if the cookie would become too large
+    /// (never for sessions kept in a store, see [`try_insert`](Self::try_insert)).
     ///
     /// # Errors
     /// As [`update`](Self::update), plus [`SessionError::TooLarge`] (the session is unchanged).

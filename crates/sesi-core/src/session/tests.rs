@@ -1204,3 +1204,383 @@ fn status_and_reason_names_are_stable() {
         assert_eq!(reason.name(), name);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Server-side stores: what `Session::plan` tells the middleware to do at the end of a request.
+// Cookies coming out are read with a separate codec; payloads with the codec's payload parser.
+
+mod plan {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::codec::{CookieContent, parse_payload};
+
+    impl Harness {
+        /// The same harness, keeping sessions in `mode`.
+        fn storing(self, mode: StorageMode) -> Self {
+            let engine = Arc::into_inner(self.engine).expect("not shared yet");
+            Harness {
+                clock: self.clock,
+                engine: Arc::new(engine.with_storage(mode)),
+            }
+        }
+
+        /// A session as the middleware builds it from a store: `state` saved at `T`, under `id`.
+        fn stored(&self, id: SessionId, state: Value) -> Session {
+            self.engine
+                .session_from(CookieStatus::Valid, Some(record(T, TF, state)), Some(id))
+        }
+
+        /// A session for a request without a cookie, as the middleware builds it.
+        fn fresh(&self) -> Session {
+            self.engine.session_from(CookieStatus::Absent, None, None)
+        }
+    }
+
+    fn store() -> Harness {
+        Harness::new(SessionConfig::default()).storing(StorageMode::Store)
+    }
+
+    fn spill() -> Harness {
+        Harness::new(SessionConfig::default()).storing(StorageMode::Spill)
+    }
+
+    /// The id an id cookie carries, checked to verify with the current secret alone.
+    fn id_in(cookie: &str) -> SessionId {
+        match codec_for(&[CURRENT]).decode_any(cookie) {
+            Ok(CookieContent::Id { id, key_index: 0 }) => id,
+            other => panic!("expected an id cookie signed by the current secret, got {other:?}"),
+        }
+    }
+
+    /// The record a whole-session cookie carries.
+    fn state_in(cookie: &str) -> Record {
+        match codec_for(&[CURRENT]).decode_any(cookie) {
+            Ok(CookieContent::State(decoded)) => decoded.record,
+            other => panic!("expected a whole-session cookie, got {other:?}"),
+        }
+    }
+
+    fn parsed(payload: &[u8]) -> Record {
+        parse_payload(payload).expect("a saved payload is [accessed, created, state]")
+    }
+
+    const TTL: Option<Duration> = Some(Duration::from_secs(1200));
+
+    #[test]
+    fn store_mode_new_session_written_is_saved_under_a_fresh_id_and_gets_an_id_cookie() {
+        let h = store();
+        let s = h.fresh();
+        s.insert("counter", &1).expect("int");
+        let plan = s.plan();
+        assert_eq!(plan.reason, Some(SetReason::Changed));
+        assert_eq!(plan.too_large, None);
+        let [Step::Save { id, payload, ttl }, Step::SetCookie(cookie)] = &plan.steps[..] else {
+            panic!("expected Save then SetCookie, got {:?}", plan.steps);
+        };
+        assert_eq!(*ttl, TTL, "the idle timeout is the store's TTL");
+        assert_eq!(id_in(cookie), *id, "the cookie points at what was saved");
+        assert!(
+            cookie.len() < 200,
+            "only an id travels: {} chars",
+            cookie.len()
+        );
+        let saved = parsed(payload);
+        assert_eq!(Value::Object(saved.state), json!({"counter": 1}));
+        assert_eq!(saved.created, Timestamp::Float(TF));
+        assert_eq!(s.id(), None, "planning does not move the session");
+    }
+
+    #[test]
+    fn store_mode_reading_a_new_session_saves_nothing() {
+        let h = store();
+        let s = h.fresh();
+        assert_eq!(s.get::<i64>("counter").expect("absent"), None);
+        h.at(5.0);
+        assert_eq!(s.plan(), Plan::default());
+    }
+
+    #[test]
+    fn store_mode_rewriting_an_existing_session_saves_under_its_id_without_a_cookie() {
+        let h = store();
+        let id = SessionId::generate();
+        let s = h.stored(id, json!({"counter": 1}));
+        h.at(5.0);
+        s.update("counter", |n: &mut i64| *n += 1).expect("int");
+        let plan = s.plan();
+        assert_eq!(plan.reason, Some(SetReason::Changed));
+        let [
+            Step::Save {
+                id: at,
+                payload,
+                ttl,
+            },
+        ] = &plan.steps[..]
+        else {
+            panic!("expected one Save, got {:?}", plan.steps);
+        };
+        assert_eq!((*at, *ttl), (id, TTL));
+        let saved = parsed(payload);
+        assert_eq!(Value::Object(saved.state), json!({"counter": 2}));
+        assert_eq!(saved.accessed, Timestamp::Int(T + 5));
+        assert_eq!(saved.created, Timestamp::Float(TF), "created is kept");
+    }
+
+    #[test]
+    fn store_mode_reissue_only_refreshes_the_stored_ttl() {
+        let h = store();
+        let id = SessionId::generate();
+        // A read in the same second as the last access: nothing to do.
+        let s = h.stored(id, json!({"counter": 1}));
+        assert_eq!(s.get::<i64>("counter").expect("int"), Some(1));
+        assert_eq!(s.plan(), Plan::default());
+        // A read in a later second (reissue_time 0): saved again, so the TTL starts over.
+        h.at(7.0);
+        let s = h.stored(id, json!({"counter": 1}));
+        assert_eq!(s.get::<i64>("counter").expect("int"), Some(1));
+        let plan = s.plan();
+        assert_eq!(plan.reason, Some(SetReason::Reissued));
+        let [
+            Step::Save {
+                id: at,
+                payload,
+                ttl,
+            },
+        ] = &plan.steps[..]
+        else {
+            panic!("expected one Save and no cookie, got {:?}", plan.steps);
+        };
+        assert_eq!((*at, *ttl), (id, TTL));
+        assert_eq!(parsed(payload).accessed, Timestamp::Int(T + 7));
+    }
+
+    #[test]
+    fn store_mode_invalidate_deletes_the_stored_session_and_the_cookie() {
+        let h = store();
+        let id = SessionId::generate();
+        let s = h.stored(id, json!({"user": "alice"}));
+        s.invalidate();
+        let plan = s.plan();
+        assert_eq!(plan.steps, vec![Step::Delete(id), Step::DeleteCookie]);
+        assert_eq!(plan.reason, None);
+        // A session that never reached the store only loses its cookie.
+        let s = h.fresh();
+        s.invalidate();
+        assert_eq!(s.plan().steps, vec![Step::DeleteCookie]);
+    }
+
+    #[test]
+    fn store_mode_invalidate_then_write_saves_a_new_id_and_deletes_the_old() {
+        let h = store();
+        let old = SessionId::generate();
+        let s = h.stored(old, json!({"user": "mallory", CSRF_KEY: "planted"}));
+        h.at(5.0);
+        s.invalidate();
+        s.insert("user", "alice").expect("str");
+        let plan = s.plan();
+        let [
+            Step::Save { id, payload, .. },
+            Step::Delete(deleted),
+            Step::SetCookie(cookie),
+        ] = &plan.steps[..]
+        else {
+            panic!("expected Save, Delete, SetCookie, got {:?}", plan.steps);
+        };
+        assert_ne!(*id, old, "a new session gets a new id");
+        assert_eq!(*deleted, old, "the old one is dead everywhere");
+        assert_eq!(id_in(cookie), *id);
+        let saved = parsed(payload);
+        assert_eq!(Value::Object(saved.state), json!({"user": "alice"}));
+        assert_eq!(saved.created, Timestamp::Float(TF + 5.0), "brand new");
+    }
+
+    #[test]
+    fn cycle_id_moves_the_data_to_a_new_id_and_deletes_the_old() {
+        let h = store();
+        let old = SessionId::generate();
+        let s = h.stored(old, json!({"user": "alice", "cart": {"kopi": 2}}));
+        s.cycle_id();
+        let plan = s.plan();
+        assert_eq!(plan.reason, Some(SetReason::Changed));
+        let [
+            Step::Save { id, payload, .. },
+            Step::Delete(deleted),
+            Step::SetCookie(cookie),
+        ] = &plan.steps[..]
+        else {
+            panic!("expected Save, Delete, SetCookie, got {:?}", plan.steps);
+        };
+        assert_ne!(*id, old);
+        assert_eq!(*deleted, old);
+        assert_eq!(id_in(cookie), *id);
+        let saved = parsed(payload);
+        assert_eq!(
+            Value::Object(saved.state),
+            json!({"user": "alice", "cart": {"kopi": 2}}),
+            "the data is kept"
+        );
+        assert_eq!(saved.created, Timestamp::Float(TF), "the same session");
+    }
+
+    #[test]
+    fn cycle_id_of_a_cookie_session_only_reissues_the_cookie() {
+        let h = Harness::new(SessionConfig::default());
+        let cookie = h.cookie(T, TF, json!({"user": "alice"}));
+        let s = h.session(Some(&cookie));
+        s.cycle_id();
+        let plan = s.plan();
+        let [Step::SetCookie(value)] = &plan.steps[..] else {
+            panic!("expected one SetCookie, got {:?}", plan.steps);
+        };
+        assert_eq!(
+            Value::Object(state_in(value).state),
+            json!({"user": "alice"})
+        );
+        assert_eq!(s.id(), None);
+    }
+
+    #[test]
+    fn an_id_cookie_verified_by_an_old_key_is_re_signed_with_the_current_one() {
+        let h = Harness::with_secrets(SessionConfig::default(), &[CURRENT, OLD])
+            .storing(StorageMode::Store);
+        let id = SessionId::generate();
+        let s = h.engine.session_from(
+            CookieStatus::ValidOldKey { key_index: 1 },
+            Some(record(T, TF, json!({"counter": 3}))),
+            Some(id),
+        );
+        assert_eq!(s.get::<i64>("counter").expect("int"), Some(3));
+        let plan = s.plan();
+        assert_eq!(plan.reason, Some(SetReason::Rotated));
+        let [Step::Save { id: at, .. }, Step::SetCookie(cookie)] = &plan.steps[..] else {
+            panic!("expected Save then SetCookie, got {:?}", plan.steps);
+        };
+        assert_eq!(*at, id, "the same session, only re-signed");
+        assert_eq!(id_in(cookie), id, "verifies with the current secret alone");
+    }
+
+    #[test]
+    fn spill_mode_keeps_a_small_session_in_the_cookie() {
+        let h = spill();
+        let s = h.fresh();
+        s.insert("counter", &1).expect("int");
+        let plan = s.plan();
+        let [Step::SetCookie(cookie)] = &plan.steps[..] else {
+            panic!("expected one SetCookie, got {:?}", plan.steps);
+        };
+        assert_eq!(Value::Object(state_in(cookie).state), json!({"counter": 1}));
+    }
+
+    #[test]
+    fn spill_mode_moves_a_session_that_outgrows_the_cookie_to_the_store() {
+        let h = spill();
+        let s = h.fresh();
+        s.insert("counter", &1).expect("int");
+        s.insert("blob", &"x".repeat(5000)).expect("str");
+        assert!(!s.fits());
+        let plan = s.plan();
+        assert_eq!(plan.too_large, None, "a store takes what a cookie cannot");
+        let [Step::Save { id, payload, ttl }, Step::SetCookie(cookie)] = &plan.steps[..] else {
+            panic!("expected Save then SetCookie, got {:?}", plan.steps);
+        };
+        assert_eq!(*ttl, TTL);
+        assert_eq!(id_in(cookie), *id);
+        assert_eq!(
+            parsed(payload).state["blob"].as_str().map(str::len),
+            Some(5000)
+        );
+
+        // Still too big next time: saved in place, no new cookie.
+        let s = h.stored(*id, Value::Object(parsed(payload).state));
+        s.update("counter", |n: &mut i64| *n += 1).expect("int");
+        let plan = s.plan();
+        let [Step::Save { id: at, .. }] = &plan.steps[..] else {
+            panic!("expected one Save, got {:?}", plan.steps);
+        };
+        assert_eq!(at, id);
+    }
+
+    #[test]
+    fn spill_mode_moves_a_shrunk_session_back_into_the_cookie_and_deletes_the_stored_copy() {
+        let h = spill();
+        let id = SessionId::generate();
+        let s = h.stored(id, json!({"counter": 4, "blob": "x".repeat(5000)}));
+        assert!(s.remove("blob").is_some());
+        let plan = s.plan();
+        let [Step::Delete(deleted), Step::SetCookie(cookie)] = &plan.steps[..] else {
+            panic!("expected Delete then SetCookie, got {:?}", plan.steps);
+        };
+        assert_eq!(*deleted, id);
+        assert_eq!(
+            Value::Object(state_in(cookie).state),
+            json!({"counter": 4}),
+            "the whole session is back in the cookie"
+        );
+    }
+
+    #[test]
+    fn planning_twice_gives_the_same_plan() {
+        let h = store();
+        // A new id is chosen once: the inspector's preview and the real end agree.
+        let s = h.fresh();
+        s.insert("counter", &1).expect("int");
+        assert_eq!(s.plan(), s.plan());
+        let s = h.stored(SessionId::generate(), json!({"user": "alice"}));
+        s.cycle_id();
+        assert_eq!(s.plan(), s.plan());
+        let s = spill().fresh();
+        s.insert("blob", &"x".repeat(5000)).expect("str");
+        let first = s.plan();
+        assert_eq!(first, s.plan());
+        assert!(matches!(first.steps[0], Step::Save { .. }));
+    }
+
+    #[test]
+    fn cookie_mode_reports_a_session_too_large_for_the_cookie_instead_of_saving_it() {
+        let h = Harness::new(SessionConfig::default());
+        let s = h.session(None);
+        s.insert("blob", &"x".repeat(5000)).expect("str");
+        let plan = s.plan();
+        assert!(plan.steps.is_empty(), "{:?}", plan.steps);
+        assert!(plan.too_large.is_some_and(|bytes| bytes > MAX_COOKIE_SIZE));
+    }
+
+    /// Regression: `try_insert` refused a session larger than a cookie even when it lives in a
+    /// store, so spill-over never happened for handlers that guard the cookie limit.
+    #[test]
+    fn try_insert_accepts_a_session_too_large_for_a_cookie_when_a_store_holds_it() {
+        for h in [store(), spill()] {
+            let s = h.fresh();
+            s.try_insert("blob", &"x".repeat(5000))
+                .expect("a store has no 4096-byte limit");
+            s.try_update("counter", |n: &mut i64| *n += 1)
+                .expect("nor does an update");
+            assert!(matches!(s.plan().steps[0], Step::Save { .. }));
+        }
+        let s = Harness::new(SessionConfig::default()).session(None);
+        assert!(matches!(
+            s.try_insert("blob", &"x".repeat(5000)),
+            Err(SessionError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn the_store_ttl_is_the_idle_timeout_else_the_absolute_lifetime() {
+        let ttl = |config| {
+            Harness::new(config)
+                .storing(StorageMode::Store)
+                .engine
+                .store_ttl()
+        };
+        assert_eq!(ttl(config(Some(1200), Some(0), None)), TTL);
+        assert_eq!(
+            ttl(config(Some(60), Some(0), Some(3600))),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            ttl(config(None, Some(0), Some(3600))),
+            Some(Duration::from_secs(3600))
+        );
+        assert_eq!(ttl(config(None, None, None)), None);
+    }
+}

@@ -168,3 +168,189 @@ impl SessionStore for MemoryStore {
         Box::pin(std::future::ready(Ok(())))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::store::contract::{self, Fixture};
+
+    const T: f64 = 1_764_000_000.0;
+
+    /// A memory store on a manual clock: expiry is tested without sleeping.
+    struct Memory {
+        store: MemoryStore,
+        clock: Arc<ManualClock>,
+    }
+
+    impl Memory {
+        fn new(capacity: usize) -> Self {
+            let clock = Arc::new(ManualClock::new(T));
+            Memory {
+                store: MemoryStore::new(capacity).with_clock(clock.clone()),
+                clock,
+            }
+        }
+    }
+
+    impl Fixture for Memory {
+        fn store(&self) -> &dyn SessionStore {
+            &self.store
+        }
+
+        fn short_ttl(&self) -> Duration {
+            Duration::from_secs(60)
+        }
+
+        fn pass(&self, time: Duration) -> BoxFuture<'_, ()> {
+            self.clock.advance(time.as_secs_f64());
+            Box::pin(std::future::ready(()))
+        }
+    }
+
+    crate::store_contract_tests!(async { Some(Memory::new(1000)) });
+
+    fn secs(n: u64) -> Option<Duration> {
+        Some(Duration::from_secs(n))
+    }
+
+    async fn has(store: &MemoryStore, id: SessionId) -> bool {
+        store.load(id).await.expect("memory never fails").is_some()
+    }
+
+    #[tokio::test]
+    async fn a_full_store_evicts_the_session_closest_to_expiry() {
+        let m = Memory::new(3);
+        let [soon, later, never, new] = [(); 4].map(|()| SessionId::generate());
+        let s = &m.store;
+        s.save(later, contract::payload("later"), secs(100))
+            .await
+            .expect("save");
+        s.save(soon, contract::payload("soon"), secs(50))
+            .await
+            .expect("save");
+        s.save(never, contract::payload("never"), None)
+            .await
+            .expect("save");
+        assert_eq!(s.len(), 3);
+        s.save(new, contract::payload("new"), secs(10))
+            .await
+            .expect("save");
+        assert_eq!(s.len(), 3, "the capacity holds");
+        assert!(!has(s, soon).await, "the one closest to expiry went");
+        for id in [later, never, new] {
+            assert!(has(s, id).await, "{id:?} kept");
+        }
+        // Next in line: `new` (10 s) goes before `later` (100 s); `never` goes last.
+        s.save(soon, contract::payload("soon"), secs(500))
+            .await
+            .expect("save");
+        assert!(!has(s, new).await);
+        s.save(new, contract::payload("new"), secs(500))
+            .await
+            .expect("save");
+        assert!(!has(s, later).await);
+        assert!(has(s, never).await, "a session without TTL is evicted last");
+    }
+
+    #[tokio::test]
+    async fn overwriting_a_session_in_a_full_store_evicts_nothing() {
+        let m = Memory::new(2);
+        let (a, b) = (SessionId::generate(), SessionId::generate());
+        m.store
+            .save(a, contract::payload("a"), secs(10))
+            .await
+            .expect("save");
+        m.store
+            .save(b, contract::payload("b"), secs(20))
+            .await
+            .expect("save");
+        m.store
+            .save(b, contract::payload("b2"), secs(30))
+            .await
+            .expect("save");
+        m.store
+            .save(a, contract::payload("a2"), secs(40))
+            .await
+            .expect("save");
+        assert_eq!(m.store.len(), 2);
+        assert_eq!(
+            m.store.load(a).await.expect("load"),
+            Some(contract::payload("a2"))
+        );
+        assert_eq!(
+            m.store.load(b).await.expect("load"),
+            Some(contract::payload("b2"))
+        );
+    }
+
+    #[tokio::test]
+    async fn expired_sessions_are_purged_and_free_their_place() {
+        let m = Memory::new(2);
+        let (a, b) = (SessionId::generate(), SessionId::generate());
+        m.store
+            .save(a, contract::payload("a"), secs(60))
+            .await
+            .expect("save");
+        m.store
+            .save(b, contract::payload("b"), secs(120))
+            .await
+            .expect("save");
+        m.clock.advance(59.0);
+        assert_eq!(m.store.len(), 2, "nothing expired one second early");
+        m.clock.advance(2.0);
+        assert_eq!(m.store.len(), 1, "a expired");
+        assert!(!has(&m.store, a).await);
+        m.clock.advance(60.0);
+        assert!(m.store.is_empty(), "b expired too");
+        // Two new sessions fit without evicting each other: the dead ones left no trace.
+        let (c, d) = (SessionId::generate(), SessionId::generate());
+        m.store
+            .save(c, contract::payload("c"), secs(60))
+            .await
+            .expect("save");
+        m.store
+            .save(d, contract::payload("d"), secs(60))
+            .await
+            .expect("save");
+        assert!(has(&m.store, c).await && has(&m.store, d).await);
+        assert_eq!(m.store.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_full_store_evicts_expired_sessions_before_live_ones() {
+        let m = Memory::new(2);
+        let (dead, live, new) = (
+            SessionId::generate(),
+            SessionId::generate(),
+            SessionId::generate(),
+        );
+        m.store
+            .save(dead, contract::payload("dead"), secs(10))
+            .await
+            .expect("save");
+        m.store
+            .save(live, contract::payload("live"), secs(1000))
+            .await
+            .expect("save");
+        m.clock.advance(11.0);
+        m.store
+            .save(new, contract::payload("new"), secs(1))
+            .await
+            .expect("save");
+        assert!(has(&m.store, live).await, "the live session stays");
+        assert!(has(&m.store, new).await);
+    }
+
+    #[test]
+    fn a_capacity_of_zero_still_holds_one_session() {
+        let m = Memory::new(0);
+        let id = SessionId::generate();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        rt.block_on(m.store.save(id, contract::payload("x"), None))
+            .expect("save");
+        assert_eq!(m.store.len(), 1);
+    }
+}

@@ -5,6 +5,8 @@
 //! lease-based lock) and stores opaque bytes, so a store never needs to understand sessions. The
 //! bytes are the same `[accessed, created, state]` JSON the cookie format uses.
 
+#[cfg(feature = "test-util")]
+pub mod contract;
 mod memory;
 
 use std::fmt;
@@ -150,7 +152,8 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// Removes `id`; removing an absent id is not an error.
     fn delete(&self, id: SessionId) -> BoxFuture<'_, Result<(), StoreError>>;
 
-    /// Takes the lock of `id` for at most `lease` unless another token holds it; true when taken.
+    /// Takes the lock of `id` for at most `lease` unless it is held (by any token: locks are not
+    /// re-entrant); true when taken.
     fn try_lock(
         &self,
         id: SessionId,

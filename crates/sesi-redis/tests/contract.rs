@@ -1,0 +1,366 @@
+//! The `SessionStore` contract (sesi-core's `store_contract_tests!`) against a real redis-server,
+//! plus what is particular to Redis: the key layout, prefixes, and reconnecting after a restart.
+//!
+//! Redis is found at `SESI_REDIS_URL` (default `redis://127.0.0.1:6379`); `.ci/run` starts one
+//! with `scripts/redis.sh start`. When none answers, the tests FAIL under CI (`CI` set) and are
+//! skipped with a loud notice elsewhere. Every test works under a key prefix of its own, so tests
+//! running in parallel (or a developer's other data) never collide.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sesi_core::store::contract::{self, Fixture};
+use sesi_core::store::{BoxFuture, LockToken, SessionId, SessionStore, StoreError};
+use sesi_redis::RedisStore;
+
+fn redis_url() -> String {
+    std::env::var("SESI_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// Under CI a missing Redis fails the test; elsewhere it is skipped, loudly.
+fn missing(what: &str) {
+    let fix = "install it with scripts/install-test-deps.sh --only redis, start it with \
+               scripts/redis.sh start (or point SESI_REDIS_URL at one)";
+    assert!(
+        !in_ci(),
+        "{what}; the Redis store tests cannot run under CI without it: {fix}"
+    );
+    eprintln!(
+        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+         !!! SKIPPED: {what}.\n!!! The Redis store was NOT tested. To run these tests, {fix}.\n\
+         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+    );
+}
+
+/// A key prefix no other test uses.
+fn unique_prefix() -> String {
+    format!("sesi-test:{}:", SessionId::generate().to_hex())
+}
+
+/// A store on the test Redis under a fresh prefix, or `None` (after the notice) when Redis is not
+/// there outside CI.
+async fn connect(prefix: &str) -> Option<RedisStore> {
+    let url = redis_url();
+    match RedisStore::connect_with(&url, prefix, Duration::from_secs(2)).await {
+        Ok(store) => Some(store),
+        Err(err) => {
+            missing(&format!(
+                "no Redis answers at {url} ({err}: {:?})",
+                err.source_chain()
+            ));
+            None
+        }
+    }
+}
+
+trait SourceChain {
+    fn source_chain(&self) -> String;
+}
+
+impl SourceChain for StoreError {
+    fn source_chain(&self) -> String {
+        let mut out = Vec::new();
+        let mut next = std::error::Error::source(self);
+        while let Some(err) = next {
+            out.push(err.to_string());
+            next = err.source();
+        }
+        out.join(": ")
+    }
+}
+
+/// Redis and real time: the contract's short TTL is a PX of 300 ms, waited out with a sleep.
+struct Redis {
+    store: RedisStore,
+}
+
+impl Fixture for Redis {
+    fn store(&self) -> &dyn SessionStore {
+        &self.store
+    }
+
+    fn short_ttl(&self) -> Duration {
+        Duration::from_millis(300)
+    }
+
+    fn pass(&self, time: Duration) -> BoxFuture<'_, ()> {
+        Box::pin(tokio::time::sleep(time))
+    }
+}
+
+sesi_core::store_contract_tests!(async {
+    connect(&unique_prefix()).await.map(|store| Redis { store })
+});
+
+/// A plain connection for looking at the keys behind the store's back.
+async fn raw() -> redis::aio::MultiplexedConnection {
+    redis::Client::open(redis_url())
+        .expect("valid url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("the store connected, so a plain connection does too")
+}
+
+#[tokio::test]
+async fn sessions_live_under_the_prefix_with_the_ttl_as_their_pttl() {
+    let prefix = unique_prefix();
+    let Some(store) = connect(&prefix).await else {
+        return;
+    };
+    let mut conn = raw().await;
+    let id = SessionId::generate();
+    let key = format!("{prefix}{}", id.to_hex());
+    store
+        .save(id, contract::payload("x"), Some(Duration::from_secs(1200)))
+        .await
+        .expect("save");
+    let value: Vec<u8> = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .expect("GET");
+    assert_eq!(value, contract::payload("x"), "the payload, unwrapped");
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .expect("PTTL");
+    assert!(
+        (1_190_000..=1_200_000).contains(&pttl),
+        "the idle timeout is the key's TTL: {pttl} ms"
+    );
+    store
+        .save(id, contract::payload("y"), None)
+        .await
+        .expect("save");
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .expect("PTTL");
+    assert_eq!(pttl, -1, "no timeout: a key without expiry");
+
+    let token = LockToken::generate();
+    assert!(
+        store
+            .try_lock(id, token, Duration::from_secs(30))
+            .await
+            .expect("lock")
+    );
+    let lock_key = format!("{prefix}lock:{}", id.to_hex());
+    let (holder, pttl): (String, i64) = redis::pipe()
+        .cmd("GET")
+        .arg(&lock_key)
+        .cmd("PTTL")
+        .arg(&lock_key)
+        .query_async(&mut conn)
+        .await
+        .expect("GET + PTTL");
+    assert_eq!(holder, token.to_hex(), "the lock names its holder");
+    assert!(
+        (29_000..=30_000).contains(&pttl),
+        "the lease is the lock's TTL: {pttl} ms"
+    );
+    store.unlock(id, token).await.expect("unlock");
+    store.delete(id).await.expect("delete");
+    let left: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await
+        .expect("KEYS");
+    assert!(left.is_empty(), "unlock and delete leave nothing: {left:?}");
+}
+
+#[tokio::test]
+async fn stores_with_different_prefixes_do_not_see_each_other() {
+    let (Some(a), Some(b)) = (
+        connect(&unique_prefix()).await,
+        connect(&unique_prefix()).await,
+    ) else {
+        return;
+    };
+    let id = SessionId::generate();
+    a.save(id, contract::payload("a"), Some(Duration::from_secs(60)))
+        .await
+        .expect("save");
+    assert_eq!(b.load(id).await.expect("load"), None);
+    let token = LockToken::generate();
+    assert!(
+        a.try_lock(id, token, Duration::from_secs(60))
+            .await
+            .expect("lock")
+    );
+    assert!(
+        b.try_lock(id, token, Duration::from_secs(60))
+            .await
+            .expect("lock"),
+        "locks are per prefix too"
+    );
+    b.delete(id).await.expect("delete");
+    assert_eq!(
+        a.load(id).await.expect("load"),
+        Some(contract::payload("a")),
+        "b's delete does not reach a's key"
+    );
+    a.delete(id).await.expect("delete");
+    a.unlock(id, token).await.expect("unlock");
+    b.unlock(id, token).await.expect("unlock");
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0")
+        .port()
+}
+
+#[tokio::test]
+async fn connecting_to_a_closed_port_fails_fast_as_unavailable() {
+    let port = free_port(); // bound and released: nothing listens there now
+    let start = Instant::now();
+    let err = RedisStore::connect_with(
+        &format!("redis://127.0.0.1:{port}"),
+        "sesi:",
+        Duration::from_millis(500),
+    )
+    .await
+    .expect_err("nothing listens there");
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        start.elapsed()
+    );
+}
+
+/// A redis-server of this test's own, on a port of its own, so it can be stopped and restarted.
+struct OwnRedis {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl OwnRedis {
+    /// `None` (after the notice) when redis-server is not installed, outside CI.
+    fn start(port: u16) -> Option<Self> {
+        let spawned = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let child = match spawned {
+            Ok(child) => child,
+            Err(err) => {
+                missing(&format!("cannot run redis-server ({err})"));
+                return None;
+            }
+        };
+        let server = OwnRedis {
+            port,
+            child: Some(child),
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !server.answers() {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server on port {port} did not answer PING within 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(server)
+    }
+
+    fn answers(&self) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+        let mut reply = [0u8; 7];
+        stream.write_all(b"PING\r\n").is_ok()
+            && stream.read_exact(&mut reply).is_ok()
+            && &reply == b"+PONG\r\n"
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[tokio::test]
+async fn the_store_fails_while_redis_is_down_and_recovers_when_it_is_back() {
+    let port = free_port();
+    let Some(mut redis) = OwnRedis::start(port) else {
+        return;
+    };
+    let url = format!("redis://127.0.0.1:{port}");
+    let store = RedisStore::connect_with(&url, "sesi:", Duration::from_millis(500))
+        .await
+        .expect("connects to its own redis");
+    let id = SessionId::generate();
+    store
+        .save(
+            id,
+            contract::payload("before"),
+            Some(Duration::from_secs(60)),
+        )
+        .await
+        .expect("save while up");
+
+    redis.stop();
+    for _ in 0..3 {
+        let start = Instant::now();
+        let result = tokio::time::timeout(Duration::from_secs(5), store.load(id))
+            .await
+            .expect("a store call never hangs past its own timeout");
+        assert!(
+            matches!(result, Err(StoreError::Unavailable(_))),
+            "while down: {result:?}"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "failed within the bound: {:?}",
+            start.elapsed()
+        );
+    }
+
+    let _redis = OwnRedis::start(port).expect("redis-server ran a moment ago");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let loaded = loop {
+        match store.load(id).await {
+            Ok(loaded) => break loaded,
+            Err(err) => assert!(
+                Instant::now() < deadline,
+                "the store did not recover within 10 s of Redis coming back: {err}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(loaded, None, "a fresh, non-persistent Redis holds nothing");
+    store
+        .save(
+            id,
+            contract::payload("after"),
+            Some(Duration::from_secs(60)),
+        )
+        .await
+        .expect("save after recovery");
+    assert_eq!(
+        store.load(id).await.expect("load"),
+        Some(contract::payload("after"))
+    );
+}
