@@ -199,7 +199,7 @@ impl Codec {
     #[must_use]
     pub fn encode(&self, record: &Record) -> String {
         let mut value = String::new();
-        self.encode_into(record, &mut Vec::new(), &mut value);
+        SCRATCH.with_borrow_mut(|scratch| self.encode_into(record, scratch, &mut value));
         value
     }
 
@@ -214,6 +214,7 @@ impl Codec {
         let (tag, payload) = scratch.split_at_mut(tag_len);
         self.macs[0].sign_into(payload, tag);
         out.clear();
+        out.reserve(base64_len(scratch.len()));
         STRICT_B64.encode_string(&scratch[..], out);
     }
 
@@ -232,9 +233,11 @@ impl Codec {
     /// # Errors
     /// A [`DecodeError`] naming the step that failed.
     pub fn decode(&self, value: &str) -> Result<Decoded, DecodeError> {
-        let (bytes, key_index) = self.verify(value)?;
-        let record = parse_payload(&bytes[self.alg.tag_len()..])?;
-        Ok(Decoded { record, key_index })
+        DECODED.with_borrow_mut(|buf| {
+            let (payload, key_index) = self.verify(value, buf)?;
+            let record = parse_payload(payload)?;
+            Ok(Decoded { record, key_index })
+        })
     }
 
     /// Signs a session id into a cookie value for a session kept in a store. Same layout as a
@@ -257,8 +260,8 @@ impl Codec {
     /// # Errors
     /// As [`decode`](Self::decode); an id payload that is not 32 hex characters is `BadShape`.
     pub fn decode_any(&self, value: &str) -> Result<CookieContent, DecodeError> {
-        let (bytes, key_index) = self.verify(value)?;
-        let payload = &bytes[self.alg.tag_len()..];
+        let mut buf = Vec::new();
+        let (payload, key_index) = self.verify(value, &mut buf)?;
         if let Some(hex) = payload.strip_prefix(ID_PREFIX) {
             let id = std::str::from_utf8(hex)
                 .ok()
@@ -270,10 +273,14 @@ impl Codec {
         Ok(CookieContent::State(Decoded { record, key_index }))
     }
 
-    /// Length cap, strict base64, minimum size and signature; returns the decoded bytes (tag
-    /// included) and the index of the secret that verified them.
-    fn verify(&self, value: &str) -> Result<(Vec<u8>, usize), DecodeError> {
-        let bytes = decode_base64(value)?;
+    /// Length cap, strict base64, minimum size and signature; returns the verified payload and
+    /// the index of the secret that verified it.
+    fn verify<'b>(
+        &self,
+        value: &str,
+        buf: &'b mut Vec<u8>,
+    ) -> Result<(&'b [u8], usize), DecodeError> {
+        let bytes = decode_base64(value, buf)?;
         let tag_len = self.alg.tag_len();
         if bytes.len() <= tag_len {
             return Err(DecodeError::TooShort {
@@ -287,7 +294,7 @@ impl Codec {
             .iter()
             .position(|mac| mac.verify(payload, tag))
             .ok_or(DecodeError::BadSignature)?;
-        Ok((bytes, key_index))
+        Ok((payload, key_index))
     }
 
     /// Decodes a cookie value WITHOUT checking its signature: signed cookies are readable by anyone,
@@ -296,7 +303,8 @@ impl Codec {
     /// # Errors
     /// A [`DecodeError`] for every step but the signature check.
     pub fn decode_unverified(value: &str, alg: HashAlg) -> Result<Record, DecodeError> {
-        let bytes = decode_base64(value)?;
+        let mut buf = Vec::new();
+        let bytes = decode_base64(value, &mut buf)?;
         let tag_len = alg.tag_len();
         if bytes.len() <= tag_len {
             return Err(DecodeError::TooShort {
@@ -319,11 +327,24 @@ pub fn base64_len(n: usize) -> usize {
         }
 }
 
-fn decode_base64(value: &str) -> Result<Vec<u8>, DecodeError> {
+/// Decodes into `buf` (cleared first; reused across calls, so no allocation once warm) and
+/// returns the decoded bytes.
+fn decode_base64<'b>(value: &str, buf: &'b mut Vec<u8>) -> Result<&'b [u8], DecodeError> {
     if value.len() > MAX_COOKIE_VALUE_LEN {
         return Err(DecodeError::Oversized { len: value.len() });
     }
-    STRICT_B64.decode(value).map_err(DecodeError::Base64)
+    buf.clear();
+    STRICT_B64
+        .decode_vec(value, buf)
+        .map_err(DecodeError::Base64)?;
+    Ok(buf)
+}
+
+thread_local! {
+    /// Reused signing buffer, so `encode` allocates only the value it returns.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Reused decoding buffer, so `decode` allocates only the record it returns.
+    static DECODED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Parses a verified payload (`[accessed, created, state]` JSON) into a record, as a store-loaded
