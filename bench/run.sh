@@ -119,8 +119,8 @@ peer_cmd() {
         #   sesi-redis  `sesi serve --store redis://...` (opt-in: name it in PEERS); needs a
         #               running redis-server at SESI_REDIS_URL, else 127.0.0.1:SESI_REDIS_PORT
         #               (default 6379), e.g. from `scripts/redis.sh start`
-        sesi-lib)
-            CMD=("$BIN/sesi-lib" --addr "$addr") ;;
+        sesi-lib | sesi-lib-sha256)
+            CMD=("$BIN/$1" --addr "$addr") ;;
         sesi-serve)
             # The real binary, its counter page at `/`; logging at warn so the log
             # line per request is not what is measured (see SESI_LOG).
@@ -275,7 +275,7 @@ select_peers() {
         return 0
     fi
     PEER_LIST="bare axum-extra tower-sessions actix-session"
-    PEER_LIST="$PEER_LIST sesi-lib sesi-serve"
+    PEER_LIST="$PEER_LIST sesi-lib sesi-lib-sha256 sesi-serve"
     if [ -n "${PYTHON:-}" ]; then
         PEER_LIST="$PEER_LIST pyramid"
     else

@@ -125,7 +125,7 @@ pub mod bare {
 /// cookie (HMAC-SHA512), read and written through the `Session` extractor.
 pub mod sesi_lib {
     use axum::{Router, response::Html, routing::get};
-    use sesi::{Secret, Secrets, Session, SessionLayer};
+    use sesi::{HashAlg, Secret, Secrets, Session, SessionLayer};
 
     use super::{COUNTER, SECRET, counter_page};
 
@@ -140,10 +140,18 @@ pub mod sesi_lib {
         Html(counter_page(n))
     }
 
-    /// The router with its session layer.
+    /// The router with its session layer (Pyramid's defaults: HMAC-SHA512).
     pub fn router() -> Router {
+        router_with(HashAlg::Sha512)
+    }
+
+    /// The router signing with `hashalg` (Pyramid's `hashalg` setting).
+    pub fn router_with(hashalg: HashAlg) -> Router {
         let secret = Secret::from_bytes(SECRET.to_vec()).expect("the bench secret is 64 bytes");
-        let layer = SessionLayer::new(Secrets::new(secret)).expect("default settings are valid");
+        let layer = SessionLayer::builder(Secrets::new(secret))
+            .with_hashalg(hashalg)
+            .build()
+            .expect("default settings are valid");
         Router::new().route("/", get(counter)).layer(layer)
     }
 }
