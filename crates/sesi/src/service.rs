@@ -162,6 +162,15 @@ where
     }
 }
 
+/// A response whose handler never touched the session: nothing to send, nothing was decoded.
+pub(crate) fn untouched<B>(mut response: Response<B>) -> Response<B> {
+    response.extensions_mut().insert(SessionOutcome {
+        status: None,
+        action: CookieAction::None,
+    });
+    response
+}
+
 /// Applies the session's outcome to the response.
 fn finish<B: From<String>>(
     shared: &Shared,
@@ -169,11 +178,7 @@ fn finish<B: From<String>>(
     mut response: Response<B>,
 ) -> Response<B> {
     if !session.is_touched() {
-        response.extensions_mut().insert(SessionOutcome {
-            status: None,
-            action: CookieAction::None,
-        });
-        return response;
+        return untouched(response);
     }
     let status = session.status();
     if status.is_rejected() {

@@ -16,7 +16,7 @@ use tower_service::Service;
 
 use crate::cookie::find_cookie;
 use crate::layer::Shared;
-use crate::service::{CookieAction, SessionOutcome, mark_private};
+use crate::service::{CookieAction, SessionOutcome, mark_private, untouched};
 
 /// Per-session locking: one request of a session at a time, across every server sharing the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,11 +169,7 @@ async fn finish<B: From<String>>(
     mut response: Response<B>,
 ) -> Response<B> {
     if !session.is_touched() {
-        response.extensions_mut().insert(SessionOutcome {
-            status: None,
-            action: CookieAction::None,
-        });
-        return response;
+        return untouched(response);
     }
     let status = session.status();
     if let Some(err) = failure {

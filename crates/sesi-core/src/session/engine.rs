@@ -401,19 +401,7 @@ impl SessionEngine {
             }
             None => (status, None),
         };
-        let loaded = match record {
-            Some(record) if status.is_valid() => Loaded {
-                record,
-                new: false,
-                status,
-            },
-            _ => Loaded {
-                record: self.fresh_record(),
-                new: true,
-                status,
-            },
-        };
-        Session::loaded(Arc::clone(self), loaded, id)
+        Session::loaded(Arc::clone(self), self.start(status, record), id)
     }
 
     /// Where sessions live.
@@ -441,6 +429,11 @@ impl SessionEngine {
     /// Reads a cookie value into the state a session starts with.
     pub(crate) fn load(&self, raw: Option<&str>) -> Loaded {
         let (status, record) = self.judge(raw);
+        self.start(status, record)
+    }
+
+    /// The session a judged cookie starts: its record when valid, else a fresh one.
+    fn start(&self, status: CookieStatus, record: Option<Record>) -> Loaded {
         match record {
             Some(record) if status.is_valid() => Loaded {
                 record,
