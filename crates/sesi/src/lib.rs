@@ -5,24 +5,29 @@
 //! `SignedCookieSessionFactory`, so a Pyramid app and a sesi service that share a secret share their
 //! visitors' sessions.
 //!
-//! ```no_run
-//! use axum::{Router, routing::get};
-//! use sesi::{Secret, Secrets, Session, SessionLayer};
-//!
-//! async fn counter(session: Session) -> String {
-//!     let n = session.update("counter", |n: &mut i64| { *n += 1; *n }).unwrap_or(0);
-//!     format!("You have visited this page {n} times")
-//! }
-//!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let secret = Secret::new(std::env::var("SESI_SECRET")?)?;
-//! let app = Router::new()
-//!     .route("/", get(counter))
-//!     .layer(SessionLayer::new(Secrets::new(secret))?);
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:6543").await?;
-//! axum::serve(listener, app).await?;
-//! # Ok(()) }
-//! ```
+#![cfg_attr(
+    feature = "axum",
+    doc = r#"
+```no_run
+use axum::{Router, routing::get};
+use sesi::{Secret, Secrets, Session, SessionLayer};
+
+async fn counter(session: Session) -> String {
+    let n = session.update("counter", |n: &mut i64| { *n += 1; *n }).unwrap_or(0);
+    format!("You have visited this page {n} times")
+}
+
+# async fn run() -> Result<(), Box<dyn std::error::Error>> {
+let secret = Secret::new(std::env::var("SESI_SECRET")?)?;
+let app = Router::new()
+    .route("/", get(counter))
+    .layer(SessionLayer::new(Secrets::new(secret))?);
+let listener = tokio::net::TcpListener::bind("127.0.0.1:6543").await?;
+axum::serve(listener, app).await?;
+# Ok(()) }
+```
+"#
+)]
 //!
 //! The request lifecycle: the `Cookie` header is read (every field; the last cookie of the name
 //! wins) -> on the handler's first use of the session the value is verified (HMAC, constant time)
