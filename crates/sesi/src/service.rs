@@ -162,8 +162,13 @@ where
     }
 }
 
-/// A response whose handler never touched the session: nothing to send, nothing was decoded.
-pub(crate) fn untouched<B>(mut response: Response<B>) -> Response<B> {
+/// A response whose handler never read or wrote the session: nothing to send. If it looked at
+/// the session through a getter (`status`, `is_new`), the page still depends on the cookie and
+/// must not be shared by caches.
+pub(crate) fn untouched<B>(session: &sesi_core::Session, mut response: Response<B>) -> Response<B> {
+    if session.depends_on_cookie() {
+        mark_private(response.headers_mut());
+    }
     response.extensions_mut().insert(SessionOutcome {
         status: None,
         action: CookieAction::None,
@@ -178,7 +183,7 @@ fn finish<B: From<String>>(
     mut response: Response<B>,
 ) -> Response<B> {
     if !session.is_touched() {
-        return untouched(response);
+        return untouched(session, response);
     }
     let status = session.status();
     if status.is_rejected() {

@@ -74,12 +74,39 @@ impl StoreConfig {
         }
     }
 
-    async fn release(&self, held: Option<(SessionId, LockToken)>) {
-        if let Some((id, token)) = held {
-            if let Err(err) = self.call(self.store.unlock(id, token)).await {
+    async fn release(&self, held: Option<HeldLock>) {
+        if let Some(mut held) = held {
+            held.released = true;
+            if let Err(err) = self.call(self.store.unlock(held.id, held.token)).await {
                 // The lease ends it anyway.
-                tracing::warn!(%err, session = %id, "could not release a session lock");
+                tracing::warn!(%err, session = %held.id, "could not release a session lock");
             }
+        }
+    }
+}
+
+/// A session lock this request holds. If the request is dropped before it releases the lock (the
+/// client went away, the handler panicked), the lock is released in the background rather than
+/// blocking the visitor until the lease ends.
+struct HeldLock {
+    store: Arc<dyn SessionStore>,
+    id: SessionId,
+    token: LockToken,
+    released: bool,
+}
+
+impl Drop for HeldLock {
+    fn drop(&mut self) {
+        if self.released {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (store, id, token) = (Arc::clone(&self.store), self.id, self.token);
+            runtime.spawn(async move {
+                if let Err(err) = store.unlock(id, token).await {
+                    tracing::warn!(%err, session = %id, "could not release an abandoned session lock");
+                }
+            });
         }
     }
 }
@@ -116,7 +143,12 @@ where
         Some(Ok(CookieContent::Id { id, key_index })) => {
             let locked = match config.lock {
                 Some(lock) => config.acquire(id, lock).await.map(|token| {
-                    held = Some((id, token));
+                    held = Some(HeldLock {
+                        store: Arc::clone(&config.store),
+                        id,
+                        token,
+                        released: false,
+                    });
                 }),
                 None => Ok(()),
             };
@@ -140,6 +172,13 @@ where
             }
         }
     };
+    if let Some(err) = failure.as_ref().filter(|_| !req.method().is_safe()) {
+        // A state-changing request whose session could not be loaded: refuse it before the
+        // handler runs, so nothing it does outside the session happens twice on a retry.
+        let response = unavailable(err, CookieStatus::StoreUnavailable);
+        config.release(held).await;
+        return Ok(response);
+    }
     req.extensions_mut().insert(session.clone());
     let result = inner.call(req).await;
     let response = match result {
@@ -169,7 +208,7 @@ async fn finish<B: From<String>>(
     mut response: Response<B>,
 ) -> Response<B> {
     if !session.is_touched() {
-        return untouched(response);
+        return untouched(session, response);
     }
     let status = session.status();
     if let Some(err) = failure {

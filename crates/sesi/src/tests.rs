@@ -1200,3 +1200,32 @@ proptest! {
         prop_assert!(n == 1 || n == 2, "{}", body);
     }
 }
+
+/// A page that only asks `is_new()` depends on the cookie too: it must not be shared by caches,
+/// though nothing is sent back.
+#[tokio::test]
+async fn a_getter_alone_marks_the_response_private_without_a_cookie() {
+    let clock = clock_at(T + 100.0);
+    let app = Router::new()
+        .route(
+            "/",
+            get(|session: Session| async move {
+                if session.is_new() {
+                    "welcome"
+                } else {
+                    "welcome back"
+                }
+            }),
+        )
+        .layer(layer(&clock));
+    let a = cookie_field(&vector_a());
+    let response = call(&app, request("/", &[a.as_slice()])).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(set_cookies(&response).is_empty());
+    assert_eq!(header_values(response.headers(), VARY), ["Cookie"]);
+    assert_eq!(
+        header_values(response.headers(), CACHE_CONTROL),
+        ["private"]
+    );
+    assert_eq!(text(response).await, "welcome back");
+}

@@ -848,3 +848,98 @@ async fn a_handler_that_only_asks_for_the_status_does_not_need_the_store() {
         "store-unavailable"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Review findings: abandoned locks, state-changing requests while the store is down, getters.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_abandoned_by_its_client_releases_the_session_lock() {
+    let store = Arc::new(MemoryStore::new(100));
+    let lock = LockConfig {
+        wait: Duration::from_millis(1500),
+        lease: Duration::from_secs(30),
+    };
+    let layer = store_layer(store)
+        .with_lock(Some(lock))
+        .build()
+        .expect("valid");
+    let base = serve(layer).await;
+    let browser = Browser::new();
+    browser.get(format!("{base}/count")).await.ok();
+    let cookie = browser.cookie(&base).expect("a session cookie");
+    // The client gives up on a request that holds the lock for 2 s: the server drops it.
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(150))
+        .build()
+        .expect("client");
+    let abandoned = impatient
+        .get(format!("{base}/hold"))
+        .header(COOKIE, format!("session={cookie}"))
+        .send()
+        .await;
+    assert!(abandoned.is_err(), "the client timed out");
+    // Give the server a moment to notice the closed connection and drop the request.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let start = Instant::now();
+    let reply = replay(&base, "/count", &cookie).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(
+        start.elapsed() < Duration::from_millis(1000),
+        "the next request waited {:?} for an abandoned lock (lease 30 s)",
+        start.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_state_changing_request_is_not_run_while_the_store_is_down() {
+    static EFFECTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let store = FaultyStore::new();
+    let layer = store_layer(store.clone())
+        .with_store_timeout(STORE_TIMEOUT)
+        .build()
+        .expect("valid");
+    let app = Router::new()
+        .route(
+            "/effect",
+            get(|session: Session| async move {
+                EFFECTS.fetch_add(1, Ordering::SeqCst);
+                bump(&session).to_string()
+            })
+            .post(|session: Session| async move {
+                EFFECTS.fetch_add(1, Ordering::SeqCst);
+                bump(&session).to_string()
+            }),
+        )
+        .layer(layer);
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    let browser = Browser::new();
+    assert_eq!(browser.get(format!("{base}/effect")).await.ok(), "1");
+    let before = EFFECTS.load(Ordering::SeqCst);
+
+    store.set(ERRORS);
+    let post = browser
+        .client
+        .post(format!("{base}/effect"))
+        .send()
+        .await
+        .expect("request");
+    let reply = Reply::of(post).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        reply.body
+    );
+    assert!(reply.set_cookies.is_empty(), "{:?}", reply.set_cookies);
+    assert_eq!(
+        EFFECTS.load(Ordering::SeqCst),
+        before,
+        "the POST handler must not run without its session"
+    );
+    // A safe request still runs (and answers 503 because it used the session).
+    let reply = browser.get(format!("{base}/effect")).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(EFFECTS.load(Ordering::SeqCst), before + 1);
+}

@@ -66,6 +66,28 @@ fn check_secret_strength(
     Ok(())
 }
 
+/// `HOST:PORT` to the address to bind: an IP address, or a host name such as `localhost`
+/// (its first address; the weak-secret rule then looks at that address).
+fn resolve_addr(text: &str) -> anyhow::Result<SocketAddr> {
+    use std::net::ToSocketAddrs;
+    let bad = || format!("--addr {text:?} is not HOST:PORT (for example 127.0.0.1:6543)");
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let mut addrs = text.to_socket_addrs().with_context(bad)?;
+    addrs.next().with_context(bad)
+}
+
+/// A Redis URL for logs and messages: the password (and user) replaced by `***`.
+fn redact_url(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, _)), Some(at)) if at > scheme.len() + 3 => {
+            format!("{scheme}://***@{}", &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -75,12 +97,7 @@ fn init_logging() {
 
 pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging();
-    let addr: SocketAddr = args.addr.parse().with_context(|| {
-        format!(
-            "--addr {:?} is not HOST:PORT (for example 127.0.0.1:6543)",
-            args.addr
-        )
-    })?;
+    let addr = resolve_addr(&args.addr)?;
     let (secrets, source) = load_secrets(args.secret.as_deref(), args.secret_file.as_deref())?;
     match &source {
         SecretSource::Env => tracing::info!(count = secrets.len(), "secrets from SESI_SECRET"),
@@ -109,7 +126,7 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let store = settings.open_store().await.with_context(|| match &settings.store {
-            StoreChoice::Redis(url) => format!("cannot reach Redis at {url}: is redis-server running?"),
+            StoreChoice::Redis(url) => format!("cannot reach Redis at {}: is redis-server running?", redact_url(url)),
             _ => "cannot open the session store".to_owned(),
         })?;
         let app = crate::app_with_store(&settings, store).context("invalid session settings")?;
@@ -124,7 +141,7 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             match (&settings.store, settings.spill) {
                 (StoreChoice::Cookie, _) => "the cookie".to_owned(),
                 (StoreChoice::Memory, spill) => format!("memory{}", if spill { " (spill-over)" } else { "" }),
-                (StoreChoice::Redis(url), spill) => format!("{url}{}", if spill { " (spill-over)" } else { "" }),
+                (StoreChoice::Redis(url), spill) => format!("{}{}", redact_url(url), if spill { " (spill-over)" } else { "" }),
             }
         );
         axum::serve(listener, app)
@@ -171,6 +188,30 @@ mod tests {
 
     fn secrets(text: &str) -> Secrets {
         Secrets::new(sesi::Secret::new_insecure(text).expect("non-empty"))
+    }
+
+    #[test]
+    fn redis_passwords_never_reach_logs() {
+        assert_eq!(
+            redact_url("redis://:hunter2pass@127.0.0.1:6379/0"),
+            "redis://***@127.0.0.1:6379/0"
+        );
+        assert_eq!(redact_url("rediss://user:pw@host/1"), "rediss://***@host/1");
+        assert_eq!(
+            redact_url("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
+    }
+
+    #[test]
+    fn addr_accepts_ip_addresses_and_host_names() {
+        assert_eq!(
+            resolve_addr("127.0.0.1:6543").expect("ip").to_string(),
+            "127.0.0.1:6543"
+        );
+        let local = resolve_addr("localhost:6543").expect("localhost resolves");
+        assert!(local.ip().is_loopback(), "{local}");
+        assert!(resolve_addr("no port").is_err());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::Path;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -28,6 +28,12 @@ fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
         };
         AppError::new(status, code, rejection.body_text()).json()
     })
+}
+
+/// The `{id}` path segment, or the API's JSON 400 (axum's default rejection is plain text).
+fn path_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    path.map(|Path(id)| id)
+        .map_err(|rejection| AppError::bad_request(rejection.body_text()).json())
 }
 
 fn csrf(session: &Session, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -120,10 +126,11 @@ pub(crate) struct Quantity {
 pub(crate) async fn set_quantity(
     session: Session,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     body: Result<Json<Quantity>, JsonRejection>,
 ) -> ApiResult {
     csrf(&session, &headers)?;
+    let id = path_id(path)?;
     let body = json_body(body)?;
     cart::change(&session, |c| catalog::set_quantity(c, &id, body.quantity))
         .map_err(change_error)?;
@@ -134,9 +141,10 @@ pub(crate) async fn set_quantity(
 pub(crate) async fn remove_item(
     session: Session,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> ApiResult {
     csrf(&session, &headers)?;
+    let id = path_id(path)?;
     cart::change(&session, |c| catalog::remove(c, &id)).map_err(change_error)?;
     Ok(cart_json(&session))
 }

@@ -353,10 +353,10 @@ impl SessionEngine {
         let now = self.now();
         let accessed = record.accessed.as_secs_f64();
         let created = record.created.as_secs_f64();
-        if accessed - now > MAX_FUTURE_SKEW {
-            CookieStatus::FutureTimestamp {
-                ahead_secs: accessed - now,
-            }
+        // A future `created` would make the absolute lifetime never end: same rule as `accessed`.
+        let ahead = (accessed - now).max(created - now);
+        if ahead > MAX_FUTURE_SKEW {
+            CookieStatus::FutureTimestamp { ahead_secs: ahead }
         } else if self
             .config
             .timeout

@@ -91,6 +91,9 @@ struct Inner {
     data: Option<Data>,
     /// Read or written: the response depends on the cookie (`Vary: Cookie`).
     touched: bool,
+    /// Only looked at through a getter (`status`, `is_new`, ...): the response depends on the
+    /// cookie, but nothing is due to the browser or the store.
+    peeked: bool,
     /// Written by the handler since load (or since `invalidate`).
     written: bool,
     /// Read after `reissue_time` passed.
@@ -158,6 +161,7 @@ impl Session {
                 raw,
                 data: None,
                 touched: false,
+                peeked: false,
                 written: false,
                 reissue: false,
                 invalidated: false,
@@ -185,6 +189,15 @@ impl Session {
             });
         }
         session
+    }
+
+    /// The state for a getter whose answer depends on the cookie (`is_new`, `status`, ...): not an
+    /// access (no reissue, no store needed), but the response now depends on the cookie, so the
+    /// middleware marks it `Vary: Cookie` and `Cache-Control: private`.
+    fn peek(&self) -> MutexGuard<'_, Inner> {
+        let mut inner = self.lock();
+        inner.peeked = true;
+        inner
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -405,43 +418,45 @@ impl Session {
     /// True for a session that did not come from a valid cookie (or was invalidated).
     #[must_use]
     pub fn is_new(&self) -> bool {
-        self.lock().data().new
+        self.peek().data().new
     }
 
     /// When the session was created, in seconds since the epoch.
     #[must_use]
     pub fn created(&self) -> f64 {
-        self.lock().data().record.created.as_secs_f64()
+        self.peek().data().record.created.as_secs_f64()
     }
 
     /// When the session was last accessed, in seconds since the epoch.
     #[must_use]
     pub fn accessed(&self) -> f64 {
-        self.lock().data().record.accessed.as_secs_f64()
+        self.peek().data().record.accessed.as_secs_f64()
     }
 
     /// When the cookie this request carried was issued (Pyramid's `renewed`).
     #[must_use]
     pub fn renewed(&self) -> f64 {
-        self.lock().data().renewed
+        self.peek().data().renewed
     }
 
-    /// What the request's cookie turned out to be. Does not count as an access.
+    /// What the request's cookie turned out to be. Not an access (no reissue), but the response is
+    /// marked as depending on the cookie.
     #[must_use]
     pub fn status(&self) -> CookieStatus {
-        self.lock().data().status.clone()
+        self.peek().data().status.clone()
     }
 
-    /// A copy of the record as it would be written now. Does not count as an access.
+    /// A copy of the record as it would be written now. Not an access (no reissue), but the response
+    /// is marked as depending on the cookie.
     #[must_use]
     pub fn record(&self) -> Record {
-        self.lock().data().record.clone()
+        self.peek().data().record.clone()
     }
 
     /// Size in bytes of the Set-Cookie header value this session would produce now.
     #[must_use]
     pub fn cookie_size(&self) -> usize {
-        self.lock().cookie_size()
+        self.peek().cookie_size()
     }
 
     /// True when the session still fits in one cookie ([`MAX_COOKIE_SIZE`] bytes).
@@ -454,6 +469,14 @@ impl Session {
     #[must_use]
     pub fn is_touched(&self) -> bool {
         self.lock().touched
+    }
+
+    /// True when the response depends on the cookie: the session was read, written, or only
+    /// looked at through a getter such as [`status`](Self::status) or [`is_new`](Self::is_new).
+    #[must_use]
+    pub fn depends_on_cookie(&self) -> bool {
+        let inner = self.lock();
+        inner.touched || inner.peeked
     }
 
     /// The engine this session belongs to.

@@ -298,6 +298,21 @@ fn reading_a_brand_new_session_sends_no_cookie() {
 // Row 25: untouched sessions.
 
 #[test]
+fn future_created_is_rejected_so_the_lifetime_always_ends() {
+    let h = Harness::new(config(Some(1200), Some(0), Some(3600)));
+    // Signed, `accessed` now, but `created` far in the future: the lifetime would never run out.
+    let cookie = h.cookie(T, 9e11, json!({"counter": 1}));
+    h.at(10.0);
+    let s = h.session(Some(&cookie));
+    assert!(
+        matches!(s.status(), CookieStatus::FutureTimestamp { .. }),
+        "{:?}",
+        s.status()
+    );
+    assert!(s.is_new());
+}
+
+#[test]
 fn untouched_session_commits_keep_even_when_a_reissue_would_be_due() {
     let h = Harness::new(config(Some(1200), Some(0), None));
     let cookie = h.cookie(T, TF, json!({"counter": 1}));
@@ -305,10 +320,13 @@ fn untouched_session_commits_keep_even_when_a_reissue_would_be_due() {
     let s = h.session(Some(&cookie));
     assert!(!s.is_touched());
     assert_eq!(s.commit(), Commit::Keep);
-    // Looking at the status is not an access either.
+    // Looking at the status is not an access: nothing is re-issued, but the response now
+    // depends on the cookie (the middleware marks it private).
     let s = h.session(Some(&cookie));
+    assert!(!s.depends_on_cookie());
     assert!(s.status().is_valid());
     assert!(!s.is_touched());
+    assert!(s.depends_on_cookie());
     assert_eq!(s.commit(), Commit::Keep);
     // The same read does reissue: the Keep above is due to the session not being touched.
     let s = h.session(Some(&cookie));
