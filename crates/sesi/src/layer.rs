@@ -103,7 +103,12 @@ impl SessionLayer {
             return self.shared.apply(session.commit());
         }
         let plan = session.plan();
-        let mut action = plan.reason.map_or(CookieAction::None, CookieAction::Set);
+        let sets_cookie = plan.steps.iter().any(|s| matches!(s, Step::SetCookie(_)));
+        let mut action = match plan.reason {
+            Some(reason) if sets_cookie => CookieAction::Set(reason),
+            Some(reason) => CookieAction::Stored(reason),
+            None => CookieAction::None,
+        };
         let mut header = None;
         for step in plan.steps {
             match step {

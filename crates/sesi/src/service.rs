@@ -50,6 +50,8 @@ pub enum CookieAction {
     None,
     /// A new cookie was set.
     Set(SetReason),
+    /// The session was saved to the store under its existing id; no cookie was needed.
+    Stored(SetReason),
     /// The cookie was removed (after `invalidate()`).
     Deleted,
     /// The cookie would have been too large; the browser keeps its last good cookie and the
@@ -71,6 +73,7 @@ impl CookieAction {
         match self {
             CookieAction::None => "none",
             CookieAction::Set(reason) => reason.name(),
+            CookieAction::Stored(_) => "stored",
             CookieAction::Deleted => "deleted",
             CookieAction::TooLarge { .. } => "too-large",
             CookieAction::SkippedOnError => "skipped-on-error",

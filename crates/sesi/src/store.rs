@@ -241,7 +241,13 @@ async fn finish<B: From<String>>(
             return unavailable(&err, status);
         }
     }
-    let mut action = reason.map_or(CookieAction::None, CookieAction::Set);
+    // A save that needs no new cookie (same id) is reported as stored, not as a Set-Cookie.
+    let sets_cookie = steps.iter().any(|s| matches!(s, Step::SetCookie(_)));
+    let mut action = match reason {
+        Some(reason) if sets_cookie => CookieAction::Set(reason),
+        Some(reason) => CookieAction::Stored(reason),
+        None => CookieAction::None,
+    };
     for step in steps {
         let header = match step {
             Step::SetCookie(value) => shared.set_cookie_header(&value),

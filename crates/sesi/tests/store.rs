@@ -943,3 +943,60 @@ async fn a_state_changing_request_is_not_run_while_the_store_is_down() {
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(EFFECTS.load(Ordering::SeqCst), before + 1);
 }
+
+#[tokio::test]
+async fn a_rewrite_under_the_same_id_is_reported_as_stored_not_as_a_set_cookie() {
+    use sesi::{CookieAction, SessionOutcome};
+    use tower::ServiceExt;
+
+    let store = Arc::new(MemoryStore::new(100));
+    let router = app(store_layer(store).build().expect("valid"));
+    let request = |cookie: Option<&str>| {
+        let mut builder = axum::http::Request::get("/count");
+        if let Some(cookie) = cookie {
+            builder = builder.header(COOKIE, format!("session={cookie}"));
+        }
+        builder.body(axum::body::Body::empty()).expect("request")
+    };
+    let first = router
+        .clone()
+        .oneshot(request(None))
+        .await
+        .expect("infallible");
+    let outcome = first
+        .extensions()
+        .get::<SessionOutcome>()
+        .expect("outcome")
+        .clone();
+    assert_eq!(
+        outcome.action,
+        CookieAction::Set(sesi::core::SetReason::Changed)
+    );
+    let set = first
+        .headers()
+        .get(SET_COOKIE)
+        .expect("a new session gets its id cookie");
+    let cookie = set
+        .to_str()
+        .expect("ASCII")
+        .split(';')
+        .next()
+        .expect("pair")["session=".len()..]
+        .to_owned();
+
+    let second = router
+        .oneshot(request(Some(&cookie)))
+        .await
+        .expect("infallible");
+    assert!(second.headers().get(SET_COOKIE).is_none());
+    let outcome = second
+        .extensions()
+        .get::<SessionOutcome>()
+        .expect("outcome")
+        .clone();
+    assert_eq!(
+        outcome.action,
+        CookieAction::Stored(sesi::core::SetReason::Changed)
+    );
+    assert_eq!(outcome.action.name(), "stored");
+}
