@@ -36,7 +36,7 @@ pub fn router(layer: SessionLayer) -> Router {
     let state = AppState {
         layer: layer.clone(),
     };
-    Router::new()
+    let with_session = Router::new()
         .route("/", get(counter::page))
         .route("/session/reset", post(counter::reset))
         .route("/cart", get(cart::page))
@@ -55,13 +55,19 @@ pub fn router(layer: SessionLayer) -> Router {
             "/api/cart/items/{id}",
             axum::routing::patch(api::set_quantity).delete(api::remove_item),
         )
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/static/style.css", get(stylesheet))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
         .layer(middleware::from_fn(security_headers))
-        .layer(layer)
+        .layer(layer);
+    // Routes that never use the session sit outside the session layer: with a store they then
+    // cost no store round trip and never wait for a session lock.
+    let without_session = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/static/style.css", get(stylesheet))
+        .layer(middleware::from_fn(security_headers));
+    without_session
+        .merge(with_session)
         .layer(middleware::from_fn(log_request))
 }
 
