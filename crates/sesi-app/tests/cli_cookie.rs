@@ -684,3 +684,26 @@ fn tempdir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).expect("create temp dir");
     dir
 }
+
+/// Regression: a base64url value may start with `-`; it must be read as the cookie, not as an
+/// option (found by a CI run where an encoded cookie happened to start with `-`).
+#[test]
+fn decode_accepts_a_cookie_that_starts_with_a_dash() {
+    use sesi::core::{Codec, DEFAULT_SALT, HashAlg, Record, Secret, Secrets, Timestamp};
+    let secret = Secret::new_insecure(SECRET).expect("non-empty");
+    let codec = Codec::new(&Secrets::new(secret), DEFAULT_SALT, HashAlg::Sha512);
+    let cookie = (0..10_000)
+        .map(|n| {
+            let state = json!({ "counter": n });
+            let state = state.as_object().expect("object").clone();
+            codec.encode(&Record::new(
+                Timestamp::Int(1764000000),
+                Timestamp::Float(1764000000.5),
+                state,
+            ))
+        })
+        .find(|cookie| cookie.starts_with('-'))
+        .expect("about one cookie in 64 starts with '-'");
+    let printed = ok(&sesi(&["cookie", "decode", "--secret", SECRET, &cookie]));
+    assert!(printed.contains("\"counter\""), "{printed}");
+}

@@ -56,7 +56,9 @@ pub struct DecodeArgs {
     #[arg(long)]
     pub no_verify: bool,
 
-    /// The cookie value (`session=` prefix allowed), or `-` to read it from standard input.
+    /// The cookie value (`session=` prefix allowed), or `-` to read it from standard input. A value
+    /// may start with `-` (base64url), so it is never taken for an option.
+    #[arg(allow_hyphen_values = true)]
     pub cookie: String,
 }
 

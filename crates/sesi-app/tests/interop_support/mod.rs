@@ -164,7 +164,12 @@ impl Python {
 
     /// `check_cookie.py ARGS`: `Ok(json line)` when Pyramid accepts the cookie, `Err(reason)`.
     pub fn check_cookie(&self, args: &[&str]) -> Result<String, String> {
-        let out = self.script("check_cookie.py", args, None);
+        // The cookie value comes last and may start with `-` (base64url): `--` ends the options.
+        let mut args = args.to_vec();
+        if let Some(value) = args.pop() {
+            args.extend(["--", value]);
+        }
+        let out = self.script("check_cookie.py", &args, None);
         if out.status.success() {
             Ok(stdout(&out).trim().to_owned())
         } else {
