@@ -226,15 +226,16 @@ async fn finish<B: From<String>>(
         return response;
     }
     let Plan { steps, reason, .. } = session.plan();
+    let (store_steps, cookie_steps): (Vec<Step>, Vec<Step>) = steps
+        .into_iter()
+        .partition(|step| matches!(step, Step::Save { .. } | Step::Delete(_)));
     // Store writes first: a cookie is only sent once the data it points to is saved.
-    for step in &steps {
+    for step in store_steps {
         let done = match step {
             Step::Save { id, payload, ttl } => {
-                config
-                    .call(config.store.save(*id, payload.clone(), *ttl))
-                    .await
+                config.call(config.store.save(id, payload, ttl)).await
             }
-            Step::Delete(id) => config.call(config.store.delete(*id)).await,
+            Step::Delete(id) => config.call(config.store.delete(id)).await,
             Step::SetCookie(_) | Step::DeleteCookie => Ok(()),
         };
         if let Err(err) = done {
@@ -242,13 +243,13 @@ async fn finish<B: From<String>>(
         }
     }
     // A save that needs no new cookie (same id) is reported as stored, not as a Set-Cookie.
-    let sets_cookie = steps.iter().any(|s| matches!(s, Step::SetCookie(_)));
+    let sets_cookie = cookie_steps.iter().any(|s| matches!(s, Step::SetCookie(_)));
     let mut action = match reason {
         Some(reason) if sets_cookie => CookieAction::Set(reason),
         Some(reason) => CookieAction::Stored(reason),
         None => CookieAction::None,
     };
-    for step in steps {
+    for step in cookie_steps {
         let header = match step {
             Step::SetCookie(value) => shared.set_cookie_header(&value),
             Step::DeleteCookie => {

@@ -206,16 +206,46 @@ impl Codec {
     /// Like [`encode`](Self::encode), reusing caller-owned buffers: `scratch` receives the signed
     /// bytes, `out` is cleared and receives the cookie value.
     pub fn encode_into(&self, record: &Record, scratch: &mut Vec<u8>, out: &mut String) {
+        self.start_signing(scratch, 64 + 8 * record.state.len());
+        record.write_json(scratch);
+        self.seal(scratch, out);
+    }
+
+    /// Signs an already written `[accessed, created, state]` JSON payload (as
+    /// [`Record::write_json`] writes it) into a cookie value.
+    #[must_use]
+    pub fn encode_payload(&self, json: &[u8]) -> String {
+        let mut value = String::new();
+        SCRATCH.with_borrow_mut(|scratch| {
+            self.start_signing(scratch, json.len());
+            scratch.extend_from_slice(json);
+            self.seal(scratch, &mut value);
+        });
+        value
+    }
+
+    /// Length of the cookie value for a JSON payload of `json_len` bytes.
+    #[must_use]
+    pub fn value_len(&self, json_len: usize) -> usize {
+        base64_len(self.alg.tag_len() + json_len)
+    }
+
+    /// Empties `scratch` and leaves room for the tag in front of a payload of about `hint` bytes.
+    fn start_signing(&self, scratch: &mut Vec<u8>, hint: usize) {
         let tag_len = self.alg.tag_len();
         scratch.clear();
-        scratch.reserve(tag_len + 64 + 8 * record.state.len());
+        scratch.reserve(tag_len + hint);
         scratch.resize(tag_len, 0);
-        record.write_json(scratch);
-        let (tag, payload) = scratch.split_at_mut(tag_len);
+    }
+
+    /// Fills in the tag of the payload that follows it in `signed`, and writes the base64url
+    /// value into `out`.
+    fn seal(&self, signed: &mut [u8], out: &mut String) {
+        let (tag, payload) = signed.split_at_mut(self.alg.tag_len());
         self.macs[0].sign_into(payload, tag);
         out.clear();
-        out.reserve(base64_len(scratch.len()));
-        STRICT_B64.encode_string(&scratch[..], out);
+        out.reserve(base64_len(signed.len()));
+        STRICT_B64.encode_string(&signed[..], out);
     }
 
     /// Length of the cookie value [`encode`](Self::encode) would return, without signing.
@@ -223,7 +253,7 @@ impl Codec {
     pub fn encoded_len(&self, record: &Record) -> usize {
         let mut json = Vec::with_capacity(64 + 8 * record.state.len());
         record.write_json(&mut json);
-        base64_len(self.alg.tag_len() + json.len())
+        self.value_len(json.len())
     }
 
     /// Verifies and decodes a cookie value. The checks run in this order, and the first failure is
@@ -244,14 +274,10 @@ impl Codec {
     /// state cookie, with the payload `sid:` + 32 hex characters instead of JSON.
     #[must_use]
     pub fn encode_id(&self, id: &SessionId) -> String {
-        let tag_len = self.alg.tag_len();
-        let mut signed = Vec::with_capacity(tag_len + ID_PREFIX.len() + 32);
-        signed.resize(tag_len, 0);
-        signed.extend_from_slice(ID_PREFIX);
-        signed.extend_from_slice(id.to_hex().as_bytes());
-        let (tag, payload) = signed.split_at_mut(tag_len);
-        self.macs[0].sign_into(payload, tag);
-        STRICT_B64.encode(&signed)
+        let mut payload = Vec::with_capacity(ID_PREFIX.len() + 32);
+        payload.extend_from_slice(ID_PREFIX);
+        payload.extend_from_slice(id.to_hex().as_bytes());
+        self.encode_payload(&payload)
     }
 
     /// Verifies a cookie value and returns what it carries: a whole session, or the id of a

@@ -85,24 +85,6 @@ impl Record {
         pyjson::write_object(out, &self.state);
         out.push(b']');
     }
-
-    /// Checks the shape of a parsed payload and takes it apart without copying the state.
-    ///
-    /// # Errors
-    /// The first [`ShapeError`] found.
-    pub fn from_json(value: Value) -> Result<Record, ShapeError> {
-        let Value::Array(items) = value else {
-            return Err(ShapeError::NotArray);
-        };
-        let [accessed, created, state] =
-            <[Value; 3]>::try_from(items).map_err(|items| ShapeError::WrongLength(items.len()))?;
-        let accessed = Timestamp::from_json(&accessed).ok_or(ShapeError::BadAccessed)?;
-        let created = Timestamp::from_json(&created).ok_or(ShapeError::BadCreated)?;
-        let Value::Object(state) = state else {
-            return Err(ShapeError::StateNotObject);
-        };
-        Ok(Record::new(accessed, created, state))
-    }
 }
 
 /// Deserializes `[accessed, created, state]` directly into a [`Record`], noting the first shape

@@ -490,21 +490,10 @@ impl Session {
     #[must_use]
     pub fn commit(&self) -> Commit {
         let mut inner = self.lock();
-        if !inner.touched {
-            return Commit::Keep;
-        }
-        let (written, reissue, invalidated) = (inner.written, inner.reissue, inner.invalidated);
-        let data = inner.data();
-        let reason = if written {
-            SetReason::Changed
-        } else if invalidated {
-            return Commit::Delete;
-        } else if reissue {
-            SetReason::Reissued
-        } else if matches!(data.status, CookieStatus::ValidOldKey { .. }) {
-            SetReason::Rotated
-        } else {
-            return Commit::Keep;
+        let reason = match inner.due() {
+            Due::Nothing => return Commit::Keep,
+            Due::Delete => return Commit::Delete,
+            Due::Write(reason) => reason,
         };
         let engine = Arc::clone(&inner.engine);
         let value = engine.codec().encode(&inner.data().record);
@@ -516,6 +505,36 @@ impl Session {
             };
         }
         Commit::Set { value, reason }
+    }
+}
+
+/// What the end of a request owes the browser (and the store), before any encoding.
+enum Due {
+    /// Untouched, or only read within `reissue_time`.
+    Nothing,
+    /// Invalidated with nothing written since.
+    Delete,
+    /// A new cookie (or stored copy) is due, for this reason.
+    Write(SetReason),
+}
+
+impl Inner {
+    /// The one rule behind both [`Session::commit`] and [`Session::plan`].
+    fn due(&mut self) -> Due {
+        if !self.touched {
+            return Due::Nothing;
+        }
+        if self.written {
+            Due::Write(SetReason::Changed)
+        } else if self.invalidated {
+            Due::Delete
+        } else if self.reissue {
+            Due::Write(SetReason::Reissued)
+        } else if rotated(self) {
+            Due::Write(SetReason::Rotated)
+        } else {
+            Due::Nothing
+        }
     }
 }
 
@@ -559,42 +578,35 @@ impl Session {
     pub fn plan(&self) -> Plan {
         let mut inner = self.lock();
         let mode = inner.engine.storage();
-        if !inner.touched {
-            return Plan::default();
-        }
         let old_id = inner.id;
-        let (written, reissue, invalidated, cycle) =
-            (inner.written, inner.reissue, inner.invalidated, inner.cycle);
-        let rotated = matches!(inner.data().status, CookieStatus::ValidOldKey { .. });
-        let reason = if written {
-            SetReason::Changed
-        } else if invalidated {
-            let mut steps: Vec<Step> = old_id.map(Step::Delete).into_iter().collect();
-            steps.push(Step::DeleteCookie);
-            return Plan {
-                steps,
-                reason: None,
-                too_large: None,
-            };
-        } else if reissue {
-            SetReason::Reissued
-        } else if rotated {
-            SetReason::Rotated
-        } else {
-            return Plan::default();
+        let reason = match inner.due() {
+            Due::Nothing => return Plan::default(),
+            Due::Delete => {
+                let mut steps: Vec<Step> = old_id.map(Step::Delete).into_iter().collect();
+                steps.push(Step::DeleteCookie);
+                return Plan {
+                    steps,
+                    reason: None,
+                    too_large: None,
+                };
+            }
+            Due::Write(reason) => reason,
         };
         let engine = Arc::clone(&inner.engine);
         let mut plan = Plan {
             reason: Some(reason),
             ..Plan::default()
         };
+        // The JSON is written once: signed into the cookie if it fits, saved to the store if not.
+        let mut payload = Vec::new();
+        inner.data().record.write_json(&mut payload);
         if mode != StorageMode::Store {
-            let value = engine.codec().encode(&inner.data().record);
-            let bytes = engine.cookie_overhead() + value.len();
+            let bytes = engine.cookie_overhead() + engine.codec().value_len(payload.len());
             if bytes <= MAX_COOKIE_SIZE {
                 // It fits: the cookie holds the session, and a stored copy is no longer needed.
                 plan.steps.extend(old_id.map(Step::Delete));
-                plan.steps.push(Step::SetCookie(value));
+                plan.steps
+                    .push(Step::SetCookie(engine.codec().encode_payload(&payload)));
                 return plan;
             }
             if mode == StorageMode::Cookie {
@@ -602,13 +614,11 @@ impl Session {
                 return plan;
             }
         }
-        let fresh = old_id.is_none() || invalidated || cycle;
+        let fresh = old_id.is_none() || inner.invalidated || inner.cycle;
         let id = match old_id {
             Some(id) if !fresh => id,
             _ => *inner.next_id.get_or_insert_with(SessionId::generate),
         };
-        let mut payload = Vec::new();
-        inner.data().record.write_json(&mut payload);
         plan.steps.push(Step::Save {
             id,
             payload,
@@ -617,12 +627,18 @@ impl Session {
         if fresh {
             plan.steps.extend(old_id.map(Step::Delete));
         }
-        if fresh || rotated {
+        if fresh || rotated(&mut inner) {
             plan.steps
                 .push(Step::SetCookie(engine.codec().encode_id(&id)));
         }
         plan
     }
+}
+
+/// The cookie was verified by a fallback secret (it must be re-signed even when other changes
+/// are also due).
+fn rotated(inner: &mut Inner) -> bool {
+    matches!(inner.data().status, CookieStatus::ValidOldKey { .. })
 }
 
 impl Inner {
