@@ -7,7 +7,6 @@ use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{Html, Redirect};
 use serde::Deserialize;
-use sesi::core::session::flash::flash_key;
 use sesi::{Session, SessionError};
 
 use super::{Chrome, check_csrf, render};
@@ -163,27 +162,18 @@ fn edit(
 /// redirect would then become a 500 and lose the message): the queue is then left as it was and
 /// `false` is returned.
 fn flash_if_fits(session: &Session, message: &str, queue: &str) -> Result<bool, AppError> {
-    let key = flash_key(queue);
-    let previous = session.get_value(&key);
-    session
-        .flash(message, queue, true)
-        .map_err(|err| AppError::internal(&err))?;
-    if session.fits() {
-        return Ok(true);
-    }
-    tracing::warn!(
-        queue,
-        "flash message dropped: the session would not fit in a cookie"
-    );
-    match previous {
-        Some(previous) => session
-            .insert(key, &previous)
-            .map_err(|err| AppError::internal(&err))?,
-        None => {
-            session.remove(&key);
+    match session.try_flash(message, queue, true) {
+        Ok(()) => Ok(true),
+        Err(SessionError::TooLarge { bytes, .. }) => {
+            tracing::warn!(
+                queue,
+                bytes,
+                "flash message dropped: the session would not fit in a cookie"
+            );
+            Ok(false)
         }
+        Err(err) => Err(AppError::internal(&err)),
     }
-    Ok(false)
 }
 
 pub(crate) async fn add(

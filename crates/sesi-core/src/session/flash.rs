@@ -44,6 +44,32 @@ impl Session {
         Ok(())
     }
 
+    /// Like [`flash`](Self::flash), but refuses a message that would make a cookie session too
+    /// large for its cookie (the queue is then left as it was). Sessions in a store never refuse.
+    ///
+    /// # Errors
+    /// [`SessionError::Serialize`] or [`SessionError::TooLarge`].
+    pub fn try_flash<T: Serialize + ?Sized>(
+        &self,
+        msg: &T,
+        queue: &str,
+        allow_duplicate: bool,
+    ) -> Result<(), SessionError> {
+        let key = flash_key(queue);
+        let msg = serde_json::to_value(msg).map_err(|source| SessionError::Serialize {
+            key: key.clone(),
+            source,
+        })?;
+        let mut messages = match self.get_value(&key) {
+            Some(Value::Array(messages)) => messages,
+            _ => Vec::new(),
+        };
+        if allow_duplicate || !messages.contains(&msg) {
+            messages.push(msg);
+        }
+        self.try_store(key, Value::Array(messages))
+    }
+
     /// Removes and returns the queue's messages (Pyramid's `pop_flash`). Marks the session changed
     /// only when the queue existed, so an empty pop costs no Set-Cookie.
     ///

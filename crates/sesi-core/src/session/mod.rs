@@ -263,6 +263,12 @@ impl Session {
             key: key.clone(),
             source,
         })?;
+        self.try_store(key, value)
+    }
+
+    /// Stores `value` under `key` unless, for a cookie session, the cookie would then be too
+    /// large: the session is then left exactly as it was. The one size guard behind every `try_`.
+    pub(crate) fn try_store(&self, key: String, value: Value) -> Result<(), SessionError> {
         let mut inner = self.lock();
         let was_written = inner.written;
         let previous = inner.change().insert(key.clone(), value);

@@ -811,6 +811,26 @@ fn clones_of_a_session_share_one_state() {
 // Row 39: size limits.
 
 #[test]
+fn try_flash_refuses_a_message_that_would_not_fit_and_keeps_the_queue() {
+    let h = Harness::new(config(Some(1200), None, None));
+    let s = h.session(None);
+    s.insert("pad", &"x".repeat(2800)).expect("str");
+    s.try_flash("first", "", true).expect("fits");
+    let big = "m".repeat(400);
+    match s.try_flash(&big, "", true) {
+        Err(SessionError::TooLarge { bytes, limit }) => {
+            assert!(bytes > limit, "{bytes} > {limit}");
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    assert_eq!(s.peek_flash::<String>("").expect("strings"), ["first"]);
+    assert!(s.fits());
+    // Duplicates are skipped as with `flash`.
+    s.try_flash("first", "", false).expect("fits");
+    assert_eq!(s.peek_flash::<String>("").expect("strings"), ["first"]);
+}
+
+#[test]
 fn try_insert_refuses_an_oversize_value_and_leaves_the_session_unchanged() {
     let h = Harness::new(config(Some(1200), None, None));
     let s = h.session(None);
@@ -1475,6 +1495,16 @@ mod plan {
         };
         assert_eq!(*at, id, "the same session, only re-signed");
         assert_eq!(id_in(cookie), id, "verifies with the current secret alone");
+    }
+
+    #[test]
+    fn store_mode_try_flash_never_refuses_for_size() {
+        let h = store();
+        let s = h.fresh();
+        s.insert("blob", &"x".repeat(5000)).expect("str");
+        s.try_flash("saved", "", true)
+            .expect("a store has no cookie limit");
+        assert_eq!(s.peek_flash::<String>("").expect("strings"), ["saved"]);
     }
 
     #[test]
