@@ -187,14 +187,22 @@ fn trim(mut s: &[u8]) -> &[u8] {
 /// field per cookie; with duplicates the last one wins, as in WebOb). Bytes that are not UTF-8 are
 /// replaced, so such a value simply fails to decode. Names match exactly and case-sensitively.
 pub(crate) fn find_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    let name = name.as_bytes();
     let mut found: Option<&[u8]> = None;
     for field in headers.get_all(COOKIE) {
-        for pair in field.as_bytes().split(|&b| b == b';') {
-            let Some(eq) = pair.iter().position(|&b| b == b'=') else {
-                continue;
-            };
-            if trim(&pair[..eq]) == name.as_bytes() {
-                found = Some(trim(&pair[eq + 1..]));
+        // memchr finds the separators a word at a time: the session value is most of the bytes.
+        let mut rest = field.as_bytes();
+        loop {
+            let end = memchr::memchr(b';', rest).unwrap_or(rest.len());
+            let pair = &rest[..end];
+            if let Some(eq) = memchr::memchr(b'=', pair) {
+                if trim(&pair[..eq]) == name {
+                    found = Some(trim(&pair[eq + 1..]));
+                }
+            }
+            match rest.get(end + 1..) {
+                Some(next) => rest = next,
+                None => break,
             }
         }
     }
@@ -237,6 +245,85 @@ mod tests {
         assert_eq!(find_cookie(&h, "session").as_deref(), Some(""));
         let h = headers(&[b"session=\xffabc"]);
         assert_eq!(find_cookie(&h, "session").as_deref(), Some("\u{fffd}abc"));
+    }
+
+    /// The plain definition `find_cookie` must agree with: split on `;`, then on the first `=`.
+    fn find_cookie_reference(fields: &[Vec<u8>], name: &str) -> Option<String> {
+        fields
+            .iter()
+            .flat_map(|field| field.split(|&b| b == b';'))
+            .filter_map(|pair| {
+                let eq = pair.iter().position(|&b| b == b'=')?;
+                (trim(&pair[..eq]) == name.as_bytes()).then(|| trim(&pair[eq + 1..]))
+            })
+            .last()
+            .map(|value| String::from_utf8_lossy(value).into_owned())
+    }
+
+    #[test]
+    fn separators_at_the_edges() {
+        for (field, want) in [
+            (&b"session=a;"[..], Some("a")),
+            (b";session=a", Some("a")),
+            (b";;", None),
+            (b"", None),
+            (b"session=a;session", Some("a")),
+            (b"session==a=", Some("=a=")),
+            (b"x=1; session=", Some("")),
+        ] {
+            assert_eq!(
+                find_cookie(&headers(&[field]), "session").as_deref(),
+                want,
+                "{field:?}"
+            );
+        }
+    }
+
+    /// Pieces that join into every edge case: duplicates, near-miss names, stray separators,
+    /// whitespace, empty values and bytes that are not UTF-8.
+    const FRAGMENTS: [&[u8]; 12] = [
+        b"session=A",
+        b"session=B",
+        b" session = C ",
+        b"sessionx=D",
+        b"Session=E",
+        b"session",
+        b"=",
+        b";",
+        b" ",
+        b"\t",
+        b"\xff",
+        b"x=1",
+    ];
+
+    use proptest::strategy::Strategy as _;
+
+    proptest::proptest! {
+        #[test]
+        fn agrees_with_the_reference_split(
+            fields in proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::sample::select(FRAGMENTS.to_vec()),
+                    0..12,
+                )
+                .prop_map(|parts| parts.concat()),
+                0..4,
+            )
+        ) {
+            let mut map = HeaderMap::new();
+            let mut sent = Vec::new();
+            for field in &fields {
+                // Only bytes a header value may hold; others cannot reach the middleware.
+                if let Ok(value) = HeaderValue::from_bytes(field) {
+                    map.append(COOKIE, value);
+                    sent.push(field.clone());
+                }
+            }
+            proptest::prop_assert_eq!(
+                find_cookie(&map, "session"),
+                find_cookie_reference(&sent, "session")
+            );
+        }
     }
 
     #[test]
