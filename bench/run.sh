@@ -8,6 +8,8 @@
 #
 # Environment (defaults in brackets):
 #   WARMUP [3] DURATION [10]   seconds of warm-up / measured load per peer (bench)
+#   ROUNDS [1]                 repeat the bench ROUNDS times (bare first each round, the
+#                              others rotating) and print medians over rounds
 #   CLIENTS [32]               concurrent virtual clients (bench, memory)
 #   PEERS ["bare axum-extra tower-sessions actix-session", + pyramid if PYTHON]
 #                              which peers to run, in order
@@ -38,6 +40,7 @@ SESI_BIN_DIR="$REPO/target/release"
 MODE="${1:-bench}"
 WARMUP="${WARMUP:-3}"
 DURATION="${DURATION:-10}"
+ROUNDS="${ROUNDS:-1}"
 CLIENTS="${CLIENTS:-32}"
 MEM_SMALL="${MEM_SMALL:-100}"
 MEM_LARGE="${MEM_LARGE:-100000}"
@@ -284,69 +287,123 @@ select_peers() {
 }
 
 # ------------------------------------------------------------------ modes
-mode_bench() {
-    local peers idx=0 name port json rc ticks0 ticks1 t0 t1 lg_cpu failed=0
-    local bare_rps="" rows=() clk
-    peers="$PEER_LIST"
+# median LIST...: the median of numbers (the mean of the middle two for an even count).
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+        if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2];
+        else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# run_peer_once NAME PORT: one measured load run; appends its figures to the
+# per-peer lists (RPS, P50, P99, ERR, SCPU, LCPU), or returns 1 with a note in FAIL.
+run_peer_once() {
+    local name="$1" port="$2" json rc ticks0 ticks1 t0 t1 clk errors
     clk="$(getconf CLK_TCK)"
+    if ! start_server "$name" "$port"; then
+        FAIL[$name]="failed to start"
+        return 1
+    fi
+    log "$name: loading 127.0.0.1:$port"
+    ticks0="$(cpu_ticks "$SERVER_PID")"
+    t0="$(date +%s.%N)"
+    rc=0
+    TIMEFORMAT='%R %U %S'
+    { time run_loadgen "$port" --clients "$CLIENTS" --warmup "$WARMUP" \
+        --duration "$DURATION"; } 2>"$LOG_DIR/loadgen-$name.time" || rc=$?
+    json="$LOADGEN_JSON"
+    t1="$(date +%s.%N)"
+    ticks1="$(cpu_ticks "$SERVER_PID")"
+    forget_server "$SERVER_PID"
+    if [ -z "$json" ]; then
+        log "$name: the load generator printed no report (exit $rc)"
+        sed 's/^/    /' "$LOG_DIR/loadgen-$name.time" >&2
+        FAIL[$name]="no report"
+        return 1
+    fi
+    errors="$(json_field "$json" errors)"
+    if [ "$rc" != 0 ] || [ "$errors" != 0 ]; then
+        log "$name: $errors errors (exit $rc); report: $json"
+        FAIL[$name]="errors"
+    fi
+    RPS[$name]+=" $(json_field "$json" rps)"
+    P50[$name]+=" $(json_field "$json" p50_us)"
+    P99[$name]+=" $(json_field "$json" p99_us)"
+    ERR[$name]=$(( ${ERR[$name]:-0} + errors ))
+    SCPU[$name]+=" $(awk -v a="$ticks0" -v b="$ticks1" -v c="$clk" -v t0="$t0" -v t1="$t1" \
+        'BEGIN { printf "%.0f", 100 * (b - a) / c / (t1 - t0) }')"
+    LCPU[$name]+=" $(tail -n 1 "$LOG_DIR/loadgen-$name.time" |
+        awk '{ if ($1 > 0) printf "%.0f", 100 * ($2 + $3) / $1; else print 0 }')"
+    LAST_RPS="$(json_field "$json" rps)"
+    LAST_P99="$(json_field "$json" p99_us)"
+}
+
+mode_bench() {
+    local peers=() others=() order=() name port idx round k n failed=0
+    local bare_rps bare_p99 rows=() scpu lcpu
+    declare -gA RPS=() P50=() P99=() ERR=() SCPU=() LCPU=() RATIO=() P99RATIO=() FAIL=()
+    read -r -a peers <<<"$PEER_LIST"
+    for name in "${peers[@]}"; do
+        [ "$name" = bare ] || others+=("$name")
+    done
     warn_if_busy
-    log "bench: $CLIENTS clients, ${WARMUP}s warm-up + ${DURATION}s measured per peer;" \
-        "server on core $SERVER_CORE, loadgen on core $LOADGEN_CORE"
-    for name in $peers; do
-        port=$((BASE_PORT + idx))
-        idx=$((idx + 1))
-        if ! start_server "$name" "$port"; then
-            rows+=("| $name | failed to start | | | | | | |")
-            failed=1
+    log "bench: $CLIENTS clients, ${WARMUP}s warm-up + ${DURATION}s measured per peer," \
+        "$ROUNDS round(s); server on core $SERVER_CORE, loadgen on core $LOADGEN_CORE"
+    for ((round = 0; round < ROUNDS; round++)); do
+        # `bare` opens every round, so each ratio compares runs minutes apart at most; the
+        # other peers rotate, so none is always the one measured last.
+        order=()
+        [[ " $PEER_LIST " == *" bare "* ]] && order+=(bare)
+        n=${#others[@]}
+        for ((k = 0; k < n; k++)); do
+            order+=("${others[$(((k + round) % n))]}")
+        done
+        [ "$ROUNDS" -gt 1 ] && log "round $((round + 1)) of $ROUNDS: ${order[*]}"
+        bare_rps="" bare_p99=""
+        for name in "${order[@]}"; do
+            idx=0
+            for k in "${!peers[@]}"; do [ "${peers[$k]}" = "$name" ] && idx=$k; done
+            port=$((BASE_PORT + idx))
+            LAST_RPS="" LAST_P99=""
+            run_peer_once "$name" "$port" || { failed=1; continue; }
+            if [ "$name" = bare ]; then
+                bare_rps="$LAST_RPS" bare_p99="$LAST_P99"
+            fi
+            if [ -n "$bare_rps" ]; then
+                RATIO[$name]+=" $(awk -v r="$LAST_RPS" -v b="$bare_rps" 'BEGIN { print r / b }')"
+                P99RATIO[$name]+=" $(awk -v r="$LAST_P99" -v b="$bare_p99" 'BEGIN { print r / b }')"
+            fi
+        done
+    done
+    for name in "${peers[@]}"; do
+        if [ -z "${RPS[$name]:-}" ]; then
+            rows+=("| $name | ${FAIL[$name]:-failed} | | | | | | | | |")
             continue
         fi
-        log "$name: loading 127.0.0.1:$port"
-        ticks0="$(cpu_ticks "$SERVER_PID")"
-        t0="$(date +%s.%N)"
-        rc=0
-        TIMEFORMAT='%R %U %S'
-        { time run_loadgen "$port" --clients "$CLIENTS" --warmup "$WARMUP" \
-            --duration "$DURATION"; } 2>"$LOG_DIR/loadgen-$name.time" || rc=$?
-        json="$LOADGEN_JSON"
-        t1="$(date +%s.%N)"
-        ticks1="$(cpu_ticks "$SERVER_PID")"
-        forget_server "$SERVER_PID"
-        if [ -z "$json" ]; then
-            log "$name: the load generator printed no report (exit $rc)"
-            sed 's/^/    /' "$LOG_DIR/loadgen-$name.time" >&2
-            rows+=("| $name | no report | | | | | | |")
-            failed=1
-            continue
+        [ -n "${FAIL[$name]:-}" ] && failed=1
+        local ratios=(${RATIO[$name]:-}) range="n/a" ratio="n/a" p99r="n/a"
+        if [ "${#ratios[@]}" -gt 0 ]; then
+            ratio="$(printf '%.2f' "$(median "${ratios[@]}")")"
+            p99r="$(printf '%.2f' "$(median ${P99RATIO[$name]})")"
+            range="$(printf '%s\n' "${ratios[@]}" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 }
+                END { if (NR > 1) printf "%.2f–%.2f", lo, hi; else print "-" }')"
         fi
-        [ "$rc" = 0 ] || failed=1
-        lg_cpu="$(tail -n 1 "$LOG_DIR/loadgen-$name.time" |
-            awk '{ if ($1 > 0) printf "%.0f%%", 100 * ($2 + $3) / $1; else print "?" }')"
-        local rps p50 p99 errors srv_cpu ratio
-        rps="$(json_field "$json" rps)"
-        p50="$(json_field "$json" p50_us)"
-        p99="$(json_field "$json" p99_us)"
-        errors="$(json_field "$json" errors)"
-        srv_cpu="$(awk -v a="$ticks0" -v b="$ticks1" -v c="$clk" -v t0="$t0" -v t1="$t1" \
-            'BEGIN { printf "%.0f%%", 100 * (b - a) / c / (t1 - t0) }')"
-        [ "$name" = bare ] && bare_rps="$rps"
-        if [ -n "$bare_rps" ]; then
-            ratio="$(awk -v r="$rps" -v b="$bare_rps" 'BEGIN { printf "%.2f", r / b }')"
-        else
-            ratio="n/a"
-        fi
-        rows+=("$(printf '| %s | %.0f | %s | %s | %s | %s | %s | %s |' "$name" "$rps" "$ratio" \
-            "$(ms "$p50")" "$(ms "$p99")" "$errors" "$srv_cpu" "$lg_cpu")")
-        if [ "$errors" != 0 ]; then
-            log "$name: $errors errors; report: $json"
-        fi
+        scpu="$(median ${SCPU[$name]})" lcpu="$(median ${LCPU[$name]})"
+        rows+=("$(printf '| %s | %.0f | %s | %s | %s | %s | %s | %s | %.0f%% | %.0f%% |' "$name" \
+            "$(median ${RPS[$name]})" "$ratio" "$range" \
+            "$(ms "$(median ${P50[$name]})")" "$(ms "$(median ${P99[$name]})")" "$p99r" \
+            "${ERR[$name]}" "$scpu" "$lcpu")")
     done
     echo
     echo "$CLIENTS keep-alive clients, each with its own cookie jar; ${WARMUP}s warm-up, ${DURATION}s measured;"
     echo "server pinned to core $SERVER_CORE (1 worker thread), load generator to core $LOADGEN_CORE."
+    if [ "$ROUNDS" -gt 1 ]; then
+        echo "$ROUNDS rounds, each opened by bare: medians over rounds; a ratio is taken within its"
+        echo "round, \"range\" is the lowest and highest of them. Errors are summed over rounds."
+    fi
     echo "CPU columns are the share of one core used over warm-up + measurement."
     echo
-    echo "| server | req/s | vs bare | p50 ms | p99 ms | errors | server CPU | loadgen CPU |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| server | req/s | vs bare | range | p50 ms | p99 ms | p99 vs bare | errors | server CPU | loadgen CPU |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     printf '%s\n' "${rows[@]}"
     return "$failed"
 }
@@ -476,6 +533,7 @@ case "$MODE" in
     *) die "unknown mode '$MODE'; use bench, memory, smoke or build" ;;
 esac
 
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, not '$ROUNDS'"
 check_machine
 select_peers
 if [ -n "${PYTHON:-}" ] && [[ " $PEER_LIST " == *" pyramid "* ]]; then
