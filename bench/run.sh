@@ -287,9 +287,10 @@ select_peers() {
 }
 
 # ------------------------------------------------------------------ modes
-# median LIST...: the median of numbers (the mean of the middle two for an even count).
+# median "N N N": the median of space-separated numbers (the mean of the middle two for an
+# even count).
 median() {
-    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+    tr -s ' ' '\n' <<<"$1" | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END {
         if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2];
         else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
@@ -380,17 +381,18 @@ mode_bench() {
             continue
         fi
         [ -n "${FAIL[$name]:-}" ] && failed=1
-        local ratios=(${RATIO[$name]:-}) range="n/a" ratio="n/a" p99r="n/a"
+        local ratios=() range="n/a" ratio="n/a" p99r="n/a"
+        read -r -a ratios <<<"${RATIO[$name]:-}"
         if [ "${#ratios[@]}" -gt 0 ]; then
-            ratio="$(printf '%.2f' "$(median "${ratios[@]}")")"
-            p99r="$(printf '%.2f' "$(median ${P99RATIO[$name]})")"
+            ratio="$(printf '%.2f' "$(median "${RATIO[$name]}")")"
+            p99r="$(printf '%.2f' "$(median "${P99RATIO[$name]}")")"
             range="$(printf '%s\n' "${ratios[@]}" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 }
                 END { if (NR > 1) printf "%.2f–%.2f", lo, hi; else print "-" }')"
         fi
-        scpu="$(median ${SCPU[$name]})" lcpu="$(median ${LCPU[$name]})"
+        scpu="$(median "${SCPU[$name]}")" lcpu="$(median "${LCPU[$name]}")"
         rows+=("$(printf '| %s | %.0f | %s | %s | %s | %s | %s | %s | %.0f%% | %.0f%% |' "$name" \
-            "$(median ${RPS[$name]})" "$ratio" "$range" \
-            "$(ms "$(median ${P50[$name]})")" "$(ms "$(median ${P99[$name]})")" "$p99r" \
+            "$(median "${RPS[$name]}")" "$ratio" "$range" \
+            "$(ms "$(median "${P50[$name]}")")" "$(ms "$(median "${P99[$name]}")")" "$p99r" \
             "${ERR[$name]}" "$scpu" "$lcpu")")
     done
     echo
