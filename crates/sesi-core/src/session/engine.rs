@@ -333,12 +333,17 @@ impl SessionEngine {
     /// Judges a cookie value now: verified, decoded and checked against the time rules.
     #[must_use]
     pub fn judge(&self, raw: Option<&str>) -> (CookieStatus, Option<Record>) {
+        self.judge_at(raw, self.now())
+    }
+
+    /// [`judge`](Self::judge) at a given time (one clock reading serves a whole request).
+    fn judge_at(&self, raw: Option<&str>, now: f64) -> (CookieStatus, Option<Record>) {
         let Some(raw) = raw else {
             return (CookieStatus::Absent, None);
         };
         match self.codec.decode(raw) {
             Ok(decoded) => (
-                self.judge_record(&decoded.record, decoded.key_index),
+                self.judge_record_at(&decoded.record, decoded.key_index, now),
                 Some(decoded.record),
             ),
             Err(DecodeError::BadSignature) => (CookieStatus::BadSignature, None),
@@ -350,7 +355,10 @@ impl SessionEngine {
     /// `key_index` tells which secret verified it.
     #[must_use]
     pub fn judge_record(&self, record: &Record, key_index: usize) -> CookieStatus {
-        let now = self.now();
+        self.judge_record_at(record, key_index, self.now())
+    }
+
+    fn judge_record_at(&self, record: &Record, key_index: usize, now: f64) -> CookieStatus {
         let accessed = record.accessed.as_secs_f64();
         let created = record.created.as_secs_f64();
         // A future `created` would make the absolute lifetime never end: same rule as `accessed`.
@@ -426,14 +434,18 @@ impl SessionEngine {
             .map(std::time::Duration::from_secs)
     }
 
-    /// Reads a cookie value into the state a session starts with.
-    pub(crate) fn load(&self, raw: Option<&str>) -> Loaded {
-        let (status, record) = self.judge(raw);
-        self.start(status, record)
+    /// Reads a cookie value into the state a session starts with, at time `now`.
+    pub(crate) fn load_at(&self, raw: Option<&str>, now: f64) -> Loaded {
+        let (status, record) = self.judge_at(raw, now);
+        self.start_at(status, record, now)
     }
 
     /// The session a judged cookie starts: its record when valid, else a fresh one.
     fn start(&self, status: CookieStatus, record: Option<Record>) -> Loaded {
+        self.start_at(status, record, self.now())
+    }
+
+    fn start_at(&self, status: CookieStatus, record: Option<Record>, now: f64) -> Loaded {
         match record {
             Some(record) if status.is_valid() => Loaded {
                 record,
@@ -441,7 +453,7 @@ impl SessionEngine {
                 status,
             },
             _ => Loaded {
-                record: self.fresh_record(),
+                record: Self::fresh_record_at(now),
                 new: true,
                 status,
             },
@@ -449,8 +461,7 @@ impl SessionEngine {
     }
 
     /// The record of a brand-new session: created now (a float, as Pyramid's `time.time()`).
-    pub(crate) fn fresh_record(&self) -> Record {
-        let now = self.now();
+    pub(crate) fn fresh_record_at(now: f64) -> Record {
         Record::new(Timestamp::Float(now), Timestamp::Float(now), Map::new())
     }
 

@@ -88,6 +88,9 @@ struct Inner {
     engine: Arc<SessionEngine>,
     /// The cookie value, kept until the session is first used.
     raw: Option<String>,
+    /// The time of this request, read from the engine's clock once, at first use (as Pyramid
+    /// reads `time.time()` once per session object).
+    now: Option<f64>,
     data: Option<Data>,
     /// Read or written: the response depends on the cookie (`Vary: Cookie`).
     touched: bool,
@@ -117,9 +120,15 @@ struct Data {
 }
 
 impl Inner {
+    fn now(&mut self) -> f64 {
+        let engine = &self.engine;
+        *self.now.get_or_insert_with(|| engine.now())
+    }
+
     fn data(&mut self) -> &mut Data {
         if self.data.is_none() {
-            let loaded = self.engine.load(self.raw.take().as_deref());
+            let now = self.now();
+            let loaded = self.engine.load_at(self.raw.take().as_deref(), now);
             self.data = Some(Data {
                 renewed: loaded.record.accessed.as_secs_f64(),
                 record: loaded.record,
@@ -132,7 +141,7 @@ impl Inner {
 
     /// Pyramid's `manage_accessed`: stamp `accessed`, maybe schedule a reissue.
     fn access(&mut self) -> &mut Map<String, Value> {
-        let now = self.engine.now().floor();
+        let now = self.now().floor();
         let reissue_time = self.engine.config().reissue_time;
         self.touched = true;
         let data = self.data();
@@ -144,7 +153,7 @@ impl Inner {
 
     /// Pyramid's `manage_changed`: stamp `accessed` and mark the session for writing.
     fn change(&mut self) -> &mut Map<String, Value> {
-        let now = self.engine.now().floor();
+        let now = self.now().floor();
         self.touched = true;
         self.written = true;
         let data = self.data();
@@ -159,6 +168,7 @@ impl Session {
             inner: Arc::new(Mutex::new(Inner {
                 engine,
                 raw,
+                now: None,
                 data: None,
                 touched: false,
                 peeked: false,
@@ -399,7 +409,8 @@ impl Session {
         inner.invalidated = true;
         inner.written = false;
         inner.reissue = false;
-        let record = inner.engine.fresh_record();
+        let now = inner.now();
+        let record = SessionEngine::fresh_record_at(now);
         let data = inner.data();
         data.renewed = record.accessed.as_secs_f64();
         data.record = record;

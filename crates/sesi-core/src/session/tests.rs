@@ -1632,3 +1632,31 @@ mod plan {
         assert_eq!(ttl(config(None, None, None)), None);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// One clock reading per request (Pyramid reads `time.time()` once per session object).
+
+#[test]
+fn the_clock_is_read_at_first_use_and_that_time_serves_the_whole_request() {
+    let h = Harness::new(SessionConfig::default());
+    let cookie = h.cookie(T, TF, json!({"counter": 1}));
+    let s = h.session(Some(&cookie));
+    h.at(30.0); // the handler starts using the session later than the middleware created it
+    s.update("counter", |n: &mut i64| *n += 1).expect("integer");
+    h.at(90.0); // ... and writes again after a slow call: same request, same time
+    s.insert("seen", &true).expect("serializable");
+    let (value, _) = expect_set(s.commit());
+    let record = read_with(&[CURRENT], &value);
+    assert_eq!(record.accessed, Timestamp::Int(T + 30));
+    assert_eq!(record.state["counter"], json!(2));
+
+    // A fresh session's `created` and `accessed` come from that same reading.
+    let s = h.session(None);
+    h.at(200.25);
+    s.insert("x", &1).expect("serializable");
+    h.at(500.0);
+    let (value, _) = expect_set(s.commit());
+    let record = read_with(&[CURRENT], &value);
+    assert_eq!(record.created, Timestamp::Float(TF + 200.25));
+    assert_eq!(record.accessed, Timestamp::Int(T + 200));
+}
