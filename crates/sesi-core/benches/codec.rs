@@ -1,6 +1,7 @@
 //! Codec cost (checklist row 67): decode+verify and encode+sign for three session sizes, beside a
-//! raw HMAC-SHA512 of the same payload bytes (the floor: the codec can't be cheaper than its MAC),
-//! and the cost of rejecting a bad signature or an oversized value.
+//! raw HMAC-SHA512 of the same payload bytes (the floor: the codec can't be cheaper than its MAC)
+//! and serde_json alone parsing and writing the same payload (the JSON work), and the cost of
+//! rejecting a bad signature or an oversized value.
 //!
 //! `cargo bench -p sesi-core --bench codec` (add `-- --warm-up-time 1 --measurement-time 2` for a
 //! quick run).
@@ -103,6 +104,20 @@ fn codec_benches(c: &mut Criterion) {
                 let mut mac = keyed.clone();
                 mac.update(black_box(&payload));
                 mac.finalize().into_bytes()
+            });
+        });
+        // The JSON work a round trip cannot avoid, done by serde_json alone: parse the payload
+        // into a `Value` (dropped each time, as a decoded record is) and write it back.
+        group.bench_function(BenchmarkId::new("json_parse_raw", &label), |b| {
+            b.iter(|| serde_json::from_slice::<Value>(black_box(&payload)).expect("valid JSON"));
+        });
+        let value: Value = serde_json::from_slice(&payload).expect("valid JSON");
+        let mut json_out = Vec::new();
+        group.bench_function(BenchmarkId::new("json_write_raw", &label), |b| {
+            b.iter(|| {
+                json_out.clear();
+                serde_json::to_writer(&mut json_out, black_box(&value)).expect("writable");
+                json_out.len()
             });
         });
         group.finish();
