@@ -332,6 +332,10 @@ run_peer_once() {
     ERR[$name]=$(( ${ERR[$name]:-0} + errors ))
     SCPU[$name]+=" $(awk -v a="$ticks0" -v b="$ticks1" -v c="$clk" -v t0="$t0" -v t1="$t1" \
         'BEGIN { printf "%.0f", 100 * (b - a) / c / (t1 - t0) }')"
+    # Server CPU per answered request (warm-up included on both sides): the server's own cost,
+    # which req/s hides when the load generator is the bottleneck (as it can be for bare).
+    CPUREQ[$name]+=" $(awk -v a="$ticks0" -v b="$ticks1" -v c="$clk" -v n="$(json_field "$json" total_ok)" \
+        'BEGIN { if (n > 0) printf "%.2f", 1e6 * (b - a) / c / n; else print 0 }')"
     LCPU[$name]+=" $(tail -n 1 "$LOG_DIR/loadgen-$name.time" |
         awk '{ if ($1 > 0) printf "%.0f", 100 * ($2 + $3) / $1; else print 0 }')"
     LAST_RPS="$(json_field "$json" rps)"
@@ -341,7 +345,7 @@ run_peer_once() {
 mode_bench() {
     local peers=() others=() order=() name port idx round k n failed=0
     local bare_rps bare_p99 rows=() scpu lcpu
-    declare -gA RPS=() P50=() P99=() ERR=() SCPU=() LCPU=() RATIO=() P99RATIO=() FAIL=()
+    declare -gA RPS=() P50=() P99=() ERR=() SCPU=() LCPU=() CPUREQ=() RATIO=() P99RATIO=() FAIL=()
     read -r -a peers <<<"$PEER_LIST"
     for name in "${peers[@]}"; do
         [ "$name" = bare ] || others+=("$name")
@@ -377,7 +381,7 @@ mode_bench() {
     done
     for name in "${peers[@]}"; do
         if [ -z "${RPS[$name]:-}" ]; then
-            rows+=("| $name | ${FAIL[$name]:-failed} | | | | | | | | |")
+            rows+=("| $name | ${FAIL[$name]:-failed} | | | | | | | | | |")
             continue
         fi
         [ -n "${FAIL[$name]:-}" ] && failed=1
@@ -390,10 +394,10 @@ mode_bench() {
                 END { if (NR > 1) printf "%.2f–%.2f", lo, hi; else print "-" }')"
         fi
         scpu="$(median "${SCPU[$name]}")" lcpu="$(median "${LCPU[$name]}")"
-        rows+=("$(printf '| %s | %.0f | %s | %s | %s | %s | %s | %s | %.0f%% | %.0f%% |' "$name" \
+        rows+=("$(printf '| %s | %.0f | %s | %s | %s | %s | %s | %s | %.0f%% | %.0f%% | %.2f |' "$name" \
             "$(median "${RPS[$name]}")" "$ratio" "$range" \
             "$(ms "$(median "${P50[$name]}")")" "$(ms "$(median "${P99[$name]}")")" "$p99r" \
-            "${ERR[$name]}" "$scpu" "$lcpu")")
+            "${ERR[$name]}" "$scpu" "$lcpu" "$(median "${CPUREQ[$name]}")")")
     done
     echo
     echo "$CLIENTS keep-alive clients, each with its own cookie jar; ${WARMUP}s warm-up, ${DURATION}s measured;"
@@ -402,10 +406,11 @@ mode_bench() {
         echo "$ROUNDS rounds, each opened by bare: medians over rounds; a ratio is taken within its"
         echo "round, \"range\" is the lowest and highest of them. Errors are summed over rounds."
     fi
-    echo "CPU columns are the share of one core used over warm-up + measurement."
+    echo "CPU columns are the share of one core used over warm-up + measurement; server µs/req is"
+    echo "the server's CPU time over that span divided by the requests it answered."
     echo
-    echo "| server | req/s | vs bare | range | p50 ms | p99 ms | p99 vs bare | errors | server CPU | loadgen CPU |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| server | req/s | vs bare | range | p50 ms | p99 ms | p99 vs bare | errors | server CPU | loadgen CPU | server µs/req |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     printf '%s\n' "${rows[@]}"
     return "$failed"
 }
