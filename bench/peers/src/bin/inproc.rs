@@ -3,7 +3,7 @@
 //! profilers: `valgrind --tool=callgrind inproc sesi-lib 20000` counts the instructions the
 //! session layer adds to a request, free of network and scheduler noise.
 //!
-//! Usage: `inproc bare|sesi-lib [REQUESTS]`
+//! Usage: `inproc bare|sesi-lib|sesi-lib-sha256 [REQUESTS]`
 
 use std::time::Instant;
 
@@ -20,8 +20,9 @@ async fn main() {
     let router = match peer.as_str() {
         "bare" => bare::router(),
         "sesi-lib" => sesi_lib::router(),
+        "sesi-lib-sha256" => sesi_lib::router_with(sesi::HashAlg::Sha256),
         other => {
-            eprintln!("unknown peer {other:?}: use bare or sesi-lib");
+            eprintln!("unknown peer {other:?}: use bare, sesi-lib or sesi-lib-sha256");
             std::process::exit(2);
         }
     };
