@@ -256,7 +256,7 @@ mod tests {
                 let eq = pair.iter().position(|&b| b == b'=')?;
                 (trim(&pair[..eq]) == name.as_bytes()).then(|| trim(&pair[eq + 1..]))
             })
-            .last()
+            .next_back()
             .map(|value| String::from_utf8_lossy(value).into_owned())
     }
 
