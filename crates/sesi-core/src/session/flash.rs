@@ -24,23 +24,8 @@ impl Session {
         queue: &str,
         allow_duplicate: bool,
     ) -> Result<(), SessionError> {
-        let key = flash_key(queue);
-        let msg = serde_json::to_value(msg).map_err(|source| SessionError::Serialize {
-            key: key.clone(),
-            source,
-        })?;
-        let mut inner = self.lock();
-        let state = inner.change();
-        let entry = state.entry(key).or_insert_with(|| Value::Array(Vec::new()));
-        if !entry.is_array() {
-            // Only the app can have put something else here; a queue must be a list.
-            *entry = Value::Array(Vec::new());
-        }
-        if let Value::Array(queue) = entry {
-            if allow_duplicate || !queue.contains(&msg) {
-                queue.push(msg);
-            }
-        }
+        let (key, messages) = self.queue_with(msg, queue, allow_duplicate)?;
+        self.lock().change().insert(key, messages);
         Ok(())
     }
 
@@ -55,6 +40,18 @@ impl Session {
         queue: &str,
         allow_duplicate: bool,
     ) -> Result<(), SessionError> {
+        let (key, messages) = self.queue_with(msg, queue, allow_duplicate)?;
+        self.try_store(key, messages)
+    }
+
+    /// The queue's key and its list with `msg` appended (unless a duplicate is refused). Anything
+    /// but a list under the key (only the app can have put it there) counts as an empty queue.
+    fn queue_with<T: Serialize + ?Sized>(
+        &self,
+        msg: &T,
+        queue: &str,
+        allow_duplicate: bool,
+    ) -> Result<(String, Value), SessionError> {
         let key = flash_key(queue);
         let msg = serde_json::to_value(msg).map_err(|source| SessionError::Serialize {
             key: key.clone(),
@@ -67,7 +64,7 @@ impl Session {
         if allow_duplicate || !messages.contains(&msg) {
             messages.push(msg);
         }
-        self.try_store(key, Value::Array(messages))
+        Ok((key, Value::Array(messages)))
     }
 
     /// Removes and returns the queue's messages (Pyramid's `pop_flash`). Marks the session changed
