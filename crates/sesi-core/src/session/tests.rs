@@ -982,6 +982,17 @@ fn flash_without_duplicates_adds_a_message_only_once() {
 }
 
 #[test]
+fn flash_and_try_flash_start_a_list_over_a_value_that_is_not_one() {
+    let h = Harness::new(SessionConfig::default());
+    let cookie = h.cookie(T, TF, json!({"_f_": "stray", "_f_error": 7}));
+    let s = h.session(Some(&cookie));
+    s.flash("msg", "", true).expect("str");
+    s.try_flash("bad", "error", true).expect("fits");
+    assert_eq!(s.get_value("_f_"), Some(json!(["msg"])));
+    assert_eq!(s.get_value("_f_error"), Some(json!(["bad"])));
+}
+
+#[test]
 fn pop_flash_returns_the_messages_removes_the_queue_and_marks_changed() {
     let h = Harness::new(config(Some(1200), None, None));
     let cookie = h.cookie(T, TF, json!({"_f_": ["one", "two"], "_f_error": ["bad"]}));
