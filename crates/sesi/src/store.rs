@@ -76,8 +76,11 @@ impl StoreConfig {
 
     async fn release(&self, held: Option<HeldLock>) {
         if let Some(mut held) = held {
+            let result = self.call(self.store.unlock(held.id, held.token)).await;
+            // Only now: if this request is dropped during the call, the guard's `Drop` unlocks
+            // in the background (unlocking twice is harmless, it is compare-and-delete).
             held.released = true;
-            if let Err(err) = self.call(self.store.unlock(held.id, held.token)).await {
+            if let Err(err) = result {
                 // The lease ends it anyway.
                 tracing::warn!(%err, session = %held.id, "could not release a session lock");
             }

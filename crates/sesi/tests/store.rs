@@ -380,6 +380,9 @@ const HANGS: u8 = 2;
 const SAVES_FAIL: u8 = 3;
 /// `try_lock` takes the lock, but its answer never arrives (a reply lost to a timeout).
 const LOCK_REPLY_LOST: u8 = 4;
+/// `unlock` takes `SLOW_UNLOCK` before it releases the lock (a slow round trip).
+const UNLOCK_SLOW: u8 = 5;
+const SLOW_UNLOCK: Duration = Duration::from_millis(400);
 
 /// A memory store that can be told to fail every call, hang on every call, fail only writes, or
 /// lose the answer of a lock it took. A failed or hung call does nothing to the data (the memory
@@ -450,6 +453,12 @@ impl SessionStore for FaultyStore {
     }
 
     fn unlock(&self, id: SessionId, token: LockToken) -> BoxFuture<'_, Result<(), StoreError>> {
+        if self.mode.load(Ordering::SeqCst) == UNLOCK_SLOW {
+            return Box::pin(async move {
+                tokio::time::sleep(SLOW_UNLOCK).await;
+                self.inner.unlock(id, token).await
+            });
+        }
         self.run(false, || self.inner.unlock(id, token))
     }
 }
@@ -886,6 +895,46 @@ async fn a_request_abandoned_by_its_client_releases_the_session_lock() {
     assert!(
         start.elapsed() < Duration::from_millis(1000),
         "the next request waited {:?} for an abandoned lock (lease 30 s)",
+        start.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_abandoned_while_it_releases_its_lock_still_releases_it() {
+    let store = FaultyStore::new();
+    let lock = LockConfig {
+        wait: Duration::from_millis(1500),
+        lease: Duration::from_secs(30),
+    };
+    let layer = store_layer(store.clone())
+        .with_lock(Some(lock))
+        .with_store_timeout(Duration::from_secs(2))
+        .build()
+        .expect("valid");
+    let base = serve(layer).await;
+    let browser = Browser::new();
+    browser.get(format!("{base}/count")).await.ok();
+    let cookie = browser.cookie(&base).expect("a session cookie");
+    // The client gives up while the server is in the middle of its (slow) unlock call.
+    store.set(UNLOCK_SLOW);
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(150))
+        .build()
+        .expect("client");
+    let abandoned = impatient
+        .get(format!("{base}/count"))
+        .header(COOKIE, format!("session={cookie}"))
+        .send()
+        .await;
+    assert!(abandoned.is_err(), "the client timed out");
+    // The dropped unlock is done again in the background; it takes SLOW_UNLOCK, well within the
+    // next request's lock wait. Were it forgotten, the lock would be held for its 30 s lease.
+    let start = Instant::now();
+    let reply = replay(&base, "/count", &cookie).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(
+        start.elapsed() < Duration::from_millis(1400),
+        "the next request waited {:?} for the lock",
         start.elapsed()
     );
 }
