@@ -103,24 +103,11 @@ impl SessionLayer {
             return self.shared.apply(session.commit());
         }
         let plan = session.plan();
-        let sets_cookie = plan.steps.iter().any(|s| matches!(s, Step::SetCookie(_)));
-        let mut action = match plan.reason {
-            Some(reason) if sets_cookie => CookieAction::Set(reason),
-            Some(reason) => CookieAction::Stored(reason),
-            None => CookieAction::None,
-        };
-        let mut header = None;
-        for step in plan.steps {
-            match step {
-                Step::SetCookie(value) => header = Some(self.shared.set_cookie_header(&value)),
-                Step::DeleteCookie => {
-                    action = CookieAction::Deleted;
-                    header = Some(self.shared.deletion.clone());
-                }
-                Step::Save { .. } | Step::Delete(_) => {}
-            }
-        }
-        (action, header)
+        let cookie = plan
+            .steps
+            .into_iter()
+            .find(|step| matches!(step, Step::SetCookie(_) | Step::DeleteCookie));
+        self.shared.plan_outcome(cookie, plan.reason)
     }
 
     /// True when sessions live in a store (always, or when they outgrow the cookie).

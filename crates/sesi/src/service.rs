@@ -12,6 +12,7 @@ use std::task::{Context, Poll, ready};
 use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use pin_project_lite::pin_project;
+use sesi_core::session::Step;
 use sesi_core::{Commit, CookieStatus, MAX_COOKIE_SIZE, SetReason};
 use tower_service::Service;
 
@@ -179,6 +180,42 @@ pub(crate) fn untouched<B>(session: &sesi_core::Session, mut response: Response<
     response
 }
 
+/// The incoming cookie's status, logged at debug when the cookie was discarded.
+pub(crate) fn judged_status(session: &sesi_core::Session) -> CookieStatus {
+    let status = session.status();
+    if status.is_rejected() {
+        tracing::debug!(reason = status.name(), detail = %status, "discarded session cookie");
+    }
+    status
+}
+
+/// A 5xx response with `set_on_exception` off: the handler's changes are not saved.
+pub(crate) fn skips_saving<B>(shared: &Shared, response: &Response<B>) -> bool {
+    response.status().is_server_error() && !shared.set_on_exception
+}
+
+/// Adds a `Set-Cookie` built by [`Shared::set_cookie_header`] or [`Shared::deletion`].
+pub(crate) fn append_set_cookie(headers: &mut HeaderMap, header: String) {
+    // The value is base64url and the attributes were validated at build time.
+    let value = HeaderValue::try_from(header).expect("validated cookie parts form a valid header");
+    headers.append(SET_COOKIE, value);
+}
+
+/// The end every response of a touched session shares: not for shared caches, and what was
+/// done recorded for request logs.
+pub(crate) fn conclude<B>(
+    mut response: Response<B>,
+    status: CookieStatus,
+    action: CookieAction,
+) -> Response<B> {
+    mark_private(response.headers_mut());
+    response.extensions_mut().insert(SessionOutcome {
+        status: Some(status),
+        action,
+    });
+    response
+}
+
 /// Applies the session's outcome to the response.
 fn finish<B: From<String>>(
     shared: &Shared,
@@ -188,40 +225,22 @@ fn finish<B: From<String>>(
     if !session.is_touched() {
         return untouched(session, response);
     }
-    let status = session.status();
-    if status.is_rejected() {
-        tracing::debug!(reason = status.name(), detail = %status, "discarded session cookie");
+    let status = judged_status(session);
+    if skips_saving(shared, &response) {
+        return conclude(response, status, CookieAction::SkippedOnError);
     }
-    let action = if response.status().is_server_error() && !shared.set_on_exception {
-        CookieAction::SkippedOnError
-    } else {
-        let (action, header) = shared.apply(session.commit());
-        match action {
-            CookieAction::TooLarge { bytes } => {
-                tracing::error!(
-                    bytes,
-                    limit = MAX_COOKIE_SIZE,
-                    "session cookie too large; not sent, the browser keeps its previous cookie"
-                );
-                response = too_large_response(bytes, MAX_COOKIE_SIZE);
-            }
-            _ => {
-                if let Some(header) = header {
-                    // The value is base64url and the attributes were validated at build time.
-                    let value = HeaderValue::try_from(header)
-                        .expect("validated cookie parts form a valid header");
-                    response.headers_mut().append(SET_COOKIE, value);
-                }
-            }
-        }
-        action
-    };
-    mark_private(response.headers_mut());
-    response.extensions_mut().insert(SessionOutcome {
-        status: Some(status),
-        action,
-    });
-    response
+    let (action, header) = shared.apply(session.commit());
+    if let CookieAction::TooLarge { bytes } = action {
+        tracing::error!(
+            bytes,
+            limit = MAX_COOKIE_SIZE,
+            "session cookie too large; not sent, the browser keeps its previous cookie"
+        );
+        response = too_large_response(bytes, MAX_COOKIE_SIZE);
+    } else if let Some(header) = header {
+        append_set_cookie(response.headers_mut(), header);
+    }
+    conclude(response, status, action)
 }
 
 impl Shared {
@@ -244,6 +263,25 @@ impl Shared {
             ),
             Commit::Delete => (CookieAction::Deleted, Some(self.deletion.clone())),
             Commit::TooLarge { bytes, .. } => (CookieAction::TooLarge { bytes }, None),
+        }
+    }
+
+    /// The action and `Set-Cookie` header value of a store-mode plan, from its cookie step (a
+    /// plan has at most one) and its reason; the store steps are the caller's to perform first.
+    pub(crate) fn plan_outcome(
+        &self,
+        cookie: Option<Step>,
+        reason: Option<SetReason>,
+    ) -> (CookieAction, Option<String>) {
+        match (cookie, reason) {
+            (Some(Step::DeleteCookie), _) => (CookieAction::Deleted, Some(self.deletion.clone())),
+            (Some(Step::SetCookie(value)), reason) => (
+                reason.map_or(CookieAction::None, CookieAction::Set),
+                Some(self.set_cookie_header(&value)),
+            ),
+            // A save under the same id needs no new cookie: reported as stored.
+            (_, Some(reason)) => (CookieAction::Stored(reason), None),
+            (_, None) => (CookieAction::None, None),
         }
     }
 }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::header::{RETRY_AFTER, SET_COOKIE};
+use http::header::RETRY_AFTER;
 use http::{HeaderValue, Request, Response, StatusCode};
 use sesi_core::codec::parse_payload;
 use sesi_core::session::{Plan, Step};
@@ -16,7 +16,9 @@ use tower_service::Service;
 
 use crate::cookie::find_cookie;
 use crate::layer::Shared;
-use crate::service::{CookieAction, SessionOutcome, mark_private, untouched};
+use crate::service::{
+    CookieAction, append_set_cookie, conclude, judged_status, skips_saving, untouched,
+};
 
 /// Per-session locking: one request of a session at a time, across every server sharing the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,64 +215,36 @@ async fn finish<B: From<String>>(
     if !session.is_touched() {
         return untouched(session, response);
     }
-    let status = session.status();
     if let Some(err) = failure {
-        return unavailable(&err, status);
+        return unavailable(&err, session.status());
     }
-    if status.is_rejected() {
-        tracing::debug!(reason = status.name(), detail = %status, "discarded session cookie");
-    }
-    if response.status().is_server_error() && !shared.set_on_exception {
-        mark_private(response.headers_mut());
-        response.extensions_mut().insert(SessionOutcome {
-            status: Some(status),
-            action: CookieAction::SkippedOnError,
-        });
-        return response;
+    let status = judged_status(session);
+    if skips_saving(shared, &response) {
+        return conclude(response, status, CookieAction::SkippedOnError);
     }
     let Plan { steps, reason, .. } = session.plan();
-    let (store_steps, cookie_steps): (Vec<Step>, Vec<Step>) = steps
-        .into_iter()
-        .partition(|step| matches!(step, Step::Save { .. } | Step::Delete(_)));
-    // Store writes first: a cookie is only sent once the data it points to is saved.
-    for step in store_steps {
+    // Store writes first: the cookie is only added once the data it points to is saved.
+    let mut cookie = None;
+    for step in steps {
         let done = match step {
             Step::Save { id, payload, ttl } => {
                 config.call(config.store.save(id, payload, ttl)).await
             }
             Step::Delete(id) => config.call(config.store.delete(id)).await,
-            Step::SetCookie(_) | Step::DeleteCookie => Ok(()),
+            Step::SetCookie(_) | Step::DeleteCookie => {
+                cookie = Some(step);
+                continue;
+            }
         };
         if let Err(err) = done {
             return unavailable(&err, status);
         }
     }
-    // A save that needs no new cookie (same id) is reported as stored, not as a Set-Cookie.
-    let sets_cookie = cookie_steps.iter().any(|s| matches!(s, Step::SetCookie(_)));
-    let mut action = match reason {
-        Some(reason) if sets_cookie => CookieAction::Set(reason),
-        Some(reason) => CookieAction::Stored(reason),
-        None => CookieAction::None,
-    };
-    for step in cookie_steps {
-        let header = match step {
-            Step::SetCookie(value) => shared.set_cookie_header(&value),
-            Step::DeleteCookie => {
-                action = CookieAction::Deleted;
-                shared.deletion.clone()
-            }
-            Step::Save { .. } | Step::Delete(_) => continue,
-        };
-        let value =
-            HeaderValue::try_from(header).expect("validated cookie parts form a valid header");
-        response.headers_mut().append(SET_COOKIE, value);
+    let (action, header) = shared.plan_outcome(cookie, reason);
+    if let Some(header) = header {
+        append_set_cookie(response.headers_mut(), header);
     }
-    mark_private(response.headers_mut());
-    response.extensions_mut().insert(SessionOutcome {
-        status: Some(status),
-        action,
-    });
-    response
+    conclude(response, status, action)
 }
 
 /// 503 for a request that needed the session while the store failed; no cookie is sent, so the
@@ -289,10 +263,5 @@ fn unavailable<B: From<String>>(err: &StoreError, status: CookieStatus) -> Respo
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
-    mark_private(headers);
-    response.extensions_mut().insert(SessionOutcome {
-        status: Some(status),
-        action: CookieAction::StoreFailed,
-    });
-    response
+    conclude(response, status, CookieAction::StoreFailed)
 }
