@@ -206,10 +206,8 @@ pub(crate) fn find_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
             }
         }
     }
-    found.map(|value| match std::str::from_utf8(value) {
-        Ok(text) => text.to_owned(),
-        Err(_) => String::from_utf8_lossy(value).into_owned(),
-    })
+    // Borrowed when the bytes are UTF-8: one copy either way.
+    found.map(|value| String::from_utf8_lossy(value).into_owned())
 }
 
 #[cfg(test)]

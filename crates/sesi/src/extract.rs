@@ -23,11 +23,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
     type Rejection = MissingSessionLayer;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<sesi_core::Session>()
-            .cloned()
-            .map(Session)
-            .ok_or(MissingSessionLayer)
+        Session::from_extensions(&parts.extensions).ok_or(MissingSessionLayer)
     }
 }
