@@ -11,7 +11,7 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use sesi_core::codec::parse_payload;
 use sesi_core::session::{Plan, Step};
 use sesi_core::store::{LockToken, SessionId, SessionStore, StoreError};
-use sesi_core::{CookieContent, CookieStatus, DecodeError, Session};
+use sesi_core::{CookieContent, CookieStatus, Session};
 use tower_service::Service;
 
 use crate::cookie::find_cookie;
@@ -135,15 +135,12 @@ where
     let mut held = None;
     let mut failure: Option<StoreError> = None;
     let session = match raw.as_deref().map(|raw| engine.codec().decode_any(raw)) {
-        None => engine.session_from(CookieStatus::Absent, None, None),
-        Some(Err(DecodeError::BadSignature)) => {
-            engine.session_from(CookieStatus::BadSignature, None, None)
-        }
-        Some(Err(err)) => engine.session_from(CookieStatus::Malformed(Arc::new(err)), None, None),
+        None => engine.session_from(Err(CookieStatus::Absent), None),
+        Some(Err(err)) => engine.session_from(Err(err.into()), None),
         // A whole-session cookie (spill-over, or a visitor from before the store was configured):
         // it loads as usual and moves to the store on its next write if it must.
         Some(Ok(CookieContent::State(decoded))) => {
-            engine.session_from(valid(decoded.key_index), Some(decoded.record), None)
+            engine.session_from(Ok((decoded.record, decoded.key_index)), None)
         }
         Some(Ok(CookieContent::Id { id, key_index })) => {
             let locked = match config.lock {
@@ -163,16 +160,16 @@ where
             };
             match loaded {
                 Ok(Some(bytes)) => match parse_payload(&bytes) {
-                    Ok(record) => engine.session_from(valid(key_index), Some(record), Some(id)),
+                    Ok(record) => engine.session_from(Ok((record, key_index)), Some(id)),
                     Err(err) => {
                         tracing::error!(%err, session = %id, "unreadable session in the store");
-                        engine.session_from(CookieStatus::Malformed(Arc::new(err)), None, None)
+                        engine.session_from(Err(err.into()), None)
                     }
                 },
-                Ok(None) => engine.session_from(CookieStatus::UnknownSession, None, None),
+                Ok(None) => engine.session_from(Err(CookieStatus::UnknownSession), None),
                 Err(err) => {
                     failure = Some(err);
-                    engine.session_from(CookieStatus::StoreUnavailable, None, None)
+                    engine.session_from(Err(CookieStatus::StoreUnavailable), None)
                 }
             }
         }
@@ -195,14 +192,6 @@ where
     };
     config.release(held).await;
     Ok(response)
-}
-
-fn valid(key_index: usize) -> CookieStatus {
-    if key_index == 0 {
-        CookieStatus::Valid
-    } else {
-        CookieStatus::ValidOldKey { key_index }
-    }
 }
 
 async fn finish<B: From<String>>(

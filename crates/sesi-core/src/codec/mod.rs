@@ -286,17 +286,18 @@ impl Codec {
     /// # Errors
     /// As [`decode`](Self::decode); an id payload that is not 32 hex characters is `BadShape`.
     pub fn decode_any(&self, value: &str) -> Result<CookieContent, DecodeError> {
-        let mut buf = Vec::new();
-        let (payload, key_index) = self.verify(value, &mut buf)?;
-        if let Some(hex) = payload.strip_prefix(ID_PREFIX) {
-            let id = std::str::from_utf8(hex)
-                .ok()
-                .and_then(SessionId::from_hex)
-                .ok_or(DecodeError::BadShape(ShapeError::BadSessionId))?;
-            return Ok(CookieContent::Id { id, key_index });
-        }
-        let record = parse_payload(payload)?;
-        Ok(CookieContent::State(Decoded { record, key_index }))
+        DECODED.with_borrow_mut(|buf| {
+            let (payload, key_index) = self.verify(value, buf)?;
+            if let Some(hex) = payload.strip_prefix(ID_PREFIX) {
+                let id = std::str::from_utf8(hex)
+                    .ok()
+                    .and_then(SessionId::from_hex)
+                    .ok_or(DecodeError::BadShape(ShapeError::BadSessionId))?;
+                return Ok(CookieContent::Id { id, key_index });
+            }
+            let record = parse_payload(payload)?;
+            Ok(CookieContent::State(Decoded { record, key_index }))
+        })
     }
 
     /// Length cap, strict base64, minimum size and signature; returns the verified payload and

@@ -129,6 +129,17 @@ pub enum CookieStatus {
     StoreUnavailable,
 }
 
+/// How a cookie that failed to decode is reported: a bad signature on its own, anything else as
+/// malformed with the reason.
+impl From<DecodeError> for CookieStatus {
+    fn from(err: DecodeError) -> Self {
+        match err {
+            DecodeError::BadSignature => CookieStatus::BadSignature,
+            err => CookieStatus::Malformed(Arc::new(err)),
+        }
+    }
+}
+
 impl CookieStatus {
     /// Short stable name for logs: `absent`, `valid`, `old-key`, `bad-signature`, `malformed`,
     /// `expired`, `future-timestamp`, `lifetime-exceeded`.
@@ -346,8 +357,7 @@ impl SessionEngine {
                 self.judge_record_at(&decoded.record, decoded.key_index, now),
                 Some(decoded.record),
             ),
-            Err(DecodeError::BadSignature) => (CookieStatus::BadSignature, None),
-            Err(err) => (CookieStatus::Malformed(Arc::new(err)), None),
+            Err(err) => (err.into(), None),
         }
     }
 
@@ -388,28 +398,30 @@ impl SessionEngine {
         }
     }
 
-    /// A session whose state is already known: `record` as loaded from a store (or an eagerly
-    /// decoded cookie) and judged by the time rules, or a fresh session with `status` when there
-    /// is no record. `id` is where it lives in the store, if anywhere.
+    /// A session whose state is already known: `Ok((record, key_index))` as loaded from a store
+    /// (or an eagerly decoded cookie; `key_index` is the secret that verified the cookie), judged
+    /// by the time rules; or a fresh session with the status in `Err` when there is no record.
+    /// `id` is where it lives in the store, if anywhere. One clock reading serves the whole
+    /// request, as on the lazy cookie path.
     #[must_use]
     pub fn session_from(
         self: &Arc<Self>,
-        status: CookieStatus,
-        record: Option<Record>,
+        incoming: Result<(Record, usize), CookieStatus>,
         id: Option<SessionId>,
     ) -> Session {
-        let (status, record) = match record {
-            Some(record) => {
-                let key_index = match status {
-                    CookieStatus::ValidOldKey { key_index } => key_index,
-                    _ => 0,
-                };
-                let judged = self.judge_record(&record, key_index);
-                (judged, Some(record))
+        let now = self.now();
+        let (status, record) = match incoming {
+            Ok((record, key_index)) => {
+                (self.judge_record_at(&record, key_index, now), Some(record))
             }
-            None => (status, None),
+            Err(status) => (status, None),
         };
-        Session::loaded(Arc::clone(self), self.start(status, record), id)
+        Session::loaded(
+            Arc::clone(self),
+            self.start_at(status, record, now),
+            id,
+            now,
+        )
     }
 
     /// Where sessions live.
@@ -441,10 +453,6 @@ impl SessionEngine {
     }
 
     /// The session a judged cookie starts: its record when valid, else a fresh one.
-    fn start(&self, status: CookieStatus, record: Option<Record>) -> Loaded {
-        self.start_at(status, record, self.now())
-    }
-
     fn start_at(&self, status: CookieStatus, record: Option<Record>, now: f64) -> Loaded {
         match record {
             Some(record) if status.is_valid() => Loaded {

@@ -44,8 +44,9 @@ impl Session {
         self.try_store(key, messages)
     }
 
-    /// The queue's key and its list with `msg` appended (unless a duplicate is refused). Anything
-    /// but a list under the key (only the app can have put it there) counts as an empty queue.
+    /// The queue's key and its list with `msg` appended (unless a duplicate is refused). A single
+    /// value under the key (only the app can have put it there) is kept as the first message,
+    /// as [`peek_flash`](Self::peek_flash) reads it.
     fn queue_with<T: Serialize + ?Sized>(
         &self,
         msg: &T,
@@ -59,7 +60,8 @@ impl Session {
         })?;
         let mut messages = match self.get_value(&key) {
             Some(Value::Array(messages)) => messages,
-            _ => Vec::new(),
+            Some(one) => vec![one],
+            None => Vec::new(),
         };
         if allow_duplicate || !messages.contains(&msg) {
             messages.push(msg);
@@ -73,11 +75,9 @@ impl Session {
     /// # Errors
     /// [`SessionError::Deserialize`] when a message is not a `T`; the queue is then left in place.
     pub fn pop_flash<T: DeserializeOwned>(&self, queue: &str) -> Result<Vec<T>, SessionError> {
-        let key = flash_key(queue);
         let messages = self.peek_flash(queue)?;
-        if self.contains(&key) {
-            self.remove(&key);
-        }
+        // `remove` marks the session changed only when the queue was there.
+        self.remove(&flash_key(queue));
         Ok(messages)
     }
 

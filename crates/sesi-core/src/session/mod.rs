@@ -119,6 +119,17 @@ struct Data {
     status: CookieStatus,
 }
 
+impl From<engine::Loaded> for Data {
+    fn from(loaded: engine::Loaded) -> Self {
+        Data {
+            renewed: loaded.record.accessed.as_secs_f64(),
+            record: loaded.record,
+            new: loaded.new,
+            status: loaded.status,
+        }
+    }
+}
+
 impl Inner {
     fn now(&mut self) -> f64 {
         let engine = &self.engine;
@@ -129,12 +140,7 @@ impl Inner {
         if self.data.is_none() {
             let now = self.now();
             let loaded = self.engine.load_at(self.raw.take().as_deref(), now);
-            self.data = Some(Data {
-                renewed: loaded.record.accessed.as_secs_f64(),
-                record: loaded.record,
-                new: loaded.new,
-                status: loaded.status,
-            });
+            self.data = Some(loaded.into());
         }
         self.data.as_mut().expect("loaded just above")
     }
@@ -182,21 +188,19 @@ impl Session {
         }
     }
 
+    /// A session loaded (and judged) at `now`, which then serves the rest of the request.
     pub(crate) fn loaded(
         engine: Arc<SessionEngine>,
         loaded: engine::Loaded,
         id: Option<SessionId>,
+        now: f64,
     ) -> Self {
         let session = Session::lazy(engine, None);
         {
             let mut inner = session.lock();
             inner.id = id.filter(|_| !loaded.new);
-            inner.data = Some(Data {
-                renewed: loaded.record.accessed.as_secs_f64(),
-                record: loaded.record,
-                new: loaded.new,
-                status: loaded.status,
-            });
+            inner.now = Some(now);
+            inner.data = Some(loaded.into());
         }
         session
     }

@@ -982,14 +982,15 @@ fn flash_without_duplicates_adds_a_message_only_once() {
 }
 
 #[test]
-fn flash_and_try_flash_start_a_list_over_a_value_that_is_not_one() {
+fn flash_and_try_flash_keep_a_single_value_as_the_first_message_as_peek_flash_reads_it() {
     let h = Harness::new(SessionConfig::default());
     let cookie = h.cookie(T, TF, json!({"_f_": "stray", "_f_error": 7}));
     let s = h.session(Some(&cookie));
+    assert_eq!(s.peek_flash::<Value>("").expect("json"), [json!("stray")]);
     s.flash("msg", "", true).expect("str");
     s.try_flash("bad", "error", true).expect("fits");
-    assert_eq!(s.get_value("_f_"), Some(json!(["msg"])));
-    assert_eq!(s.get_value("_f_error"), Some(json!(["bad"])));
+    assert_eq!(s.get_value("_f_"), Some(json!(["stray", "msg"])));
+    assert_eq!(s.get_value("_f_error"), Some(json!([7, "bad"])));
 }
 
 #[test]
@@ -1277,12 +1278,12 @@ mod plan {
         /// A session as the middleware builds it from a store: `state` saved at `T`, under `id`.
         fn stored(&self, id: SessionId, state: Value) -> Session {
             self.engine
-                .session_from(CookieStatus::Valid, Some(record(T, TF, state)), Some(id))
+                .session_from(Ok((record(T, TF, state), 0)), Some(id))
         }
 
         /// A session for a request without a cookie, as the middleware builds it.
         fn fresh(&self) -> Session {
-            self.engine.session_from(CookieStatus::Absent, None, None)
+            self.engine.session_from(Err(CookieStatus::Absent), None)
         }
     }
 
@@ -1353,8 +1354,9 @@ mod plan {
     fn store_mode_rewriting_an_existing_session_saves_under_its_id_without_a_cookie() {
         let h = store();
         let id = SessionId::generate();
-        let s = h.stored(id, json!({"counter": 1}));
+        // The request comes at T + 5; the session is loaded, and the clock read, as it starts.
         h.at(5.0);
+        let s = h.stored(id, json!({"counter": 1}));
         s.update("counter", |n: &mut i64| *n += 1).expect("int");
         let plan = s.plan();
         assert_eq!(plan.reason, Some(SetReason::Changed));
@@ -1422,8 +1424,8 @@ mod plan {
     fn store_mode_invalidate_then_write_saves_a_new_id_and_deletes_the_old() {
         let h = store();
         let old = SessionId::generate();
-        let s = h.stored(old, json!({"user": "mallory", CSRF_KEY: "planted"}));
         h.at(5.0);
+        let s = h.stored(old, json!({"user": "mallory", CSRF_KEY: "planted"}));
         s.invalidate();
         s.insert("user", "alice").expect("str");
         let plan = s.plan();
@@ -1493,11 +1495,9 @@ mod plan {
         let h = Harness::with_secrets(SessionConfig::default(), &[CURRENT, OLD])
             .storing(StorageMode::Store);
         let id = SessionId::generate();
-        let s = h.engine.session_from(
-            CookieStatus::ValidOldKey { key_index: 1 },
-            Some(record(T, TF, json!({"counter": 3}))),
-            Some(id),
-        );
+        let s = h
+            .engine
+            .session_from(Ok((record(T, TF, json!({"counter": 3})), 1)), Some(id));
         assert_eq!(s.get::<i64>("counter").expect("int"), Some(3));
         let plan = s.plan();
         assert_eq!(plan.reason, Some(SetReason::Rotated));
@@ -1641,6 +1641,35 @@ mod plan {
             Some(Duration::from_secs(3600))
         );
         assert_eq!(ttl(config(None, None, None)), None);
+    }
+
+    #[test]
+    fn a_session_loaded_from_a_store_keeps_the_time_it_was_loaded_at() {
+        let h = store();
+        let id = SessionId::generate();
+        h.at(10.0);
+        let s = h
+            .engine
+            .session_from(Ok((record(T, TF, json!({"counter": 1})), 0)), Some(id));
+        h.at(70.0); // a slow handler
+        s.update("counter", |n: &mut i64| *n += 1).expect("int");
+        let [Step::Save { payload, .. }] = &s.plan().steps[..] else {
+            panic!("expected one Save");
+        };
+        let saved = parsed(payload);
+        assert_eq!(saved.accessed, Timestamp::Int(T + 10));
+
+        // A fresh one: `created` and `accessed` from that same reading.
+        h.at(100.5);
+        let s = h.engine.session_from(Err(CookieStatus::Absent), None);
+        h.at(300.0);
+        s.insert("x", &1).expect("int");
+        let [Step::Save { payload, .. }, ..] = &s.plan().steps[..] else {
+            panic!("expected a Save");
+        };
+        let saved = parsed(payload);
+        assert_eq!(saved.created, Timestamp::Float(TF + 100.5));
+        assert_eq!(saved.accessed, Timestamp::Int(T + 100));
     }
 }
 
