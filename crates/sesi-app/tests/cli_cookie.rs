@@ -16,8 +16,10 @@ const SECRET: &str = "rahasia_dapur_123";
 /// `sesi ARGS` with `stdin`, with none of the caller's SESI_* variables, plus `env`.
 fn sesi_env(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(SESI);
-    for var in ["SESI_SECRET", "SESI_SECRET_FILE"] {
-        cmd.env_remove(var);
+    for (var, _) in std::env::vars_os() {
+        if var.to_string_lossy().starts_with("SESI_") {
+            cmd.env_remove(var);
+        }
     }
     cmd.args(args)
         .envs(env.iter().copied())
@@ -706,4 +708,57 @@ fn decode_accepts_a_cookie_that_starts_with_a_dash() {
         .expect("about one cookie in 64 starts with '-'");
     let printed = ok(&sesi(&["cookie", "decode", "--secret", SECRET, &cookie]));
     assert!(printed.contains("\"counter\""), "{printed}");
+}
+
+#[test]
+fn decode_names_the_id_inside_a_store_cookie() {
+    const STRONG: &str = "the store cookie test secret: longer than 32 bytes";
+    let secrets = sesi::Secrets::new(sesi::Secret::new(STRONG).expect("long enough"));
+    let codec = sesi::core::Codec::new(&secrets, sesi::core::DEFAULT_SALT, sesi::HashAlg::Sha512);
+    let id = sesi::core::store::SessionId::generate();
+    let cookie = codec.encode_id(&id);
+    let stdout = ok(&sesi(&["cookie", "decode", "--secret", STRONG, &cookie]));
+    assert!(
+        stdout.contains("verified  by the current secret"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("session   id {}", id.to_hex())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("store"), "{stdout}");
+}
+
+#[test]
+fn the_cookie_tools_read_salt_and_hashalg_from_the_environment_like_serve() {
+    let env = [
+        ("SESI_SECRET", SECRET),
+        ("SESI_SALT", "myapp."),
+        ("SESI_HASHALG", "sha256"),
+    ];
+    let cookie = sesi_env(&["cookie", "encode", r#"{"counter": 2}"#], None, &env);
+    let cookie = ok(&cookie).trim().to_owned();
+    let stdout = ok(&sesi_env(&["cookie", "decode", &cookie], None, &env));
+    assert!(stdout.contains("sha256 with salt \"myapp.\""), "{stdout}");
+    // Without them the same cookie does not verify.
+    fails(
+        &sesi(&["cookie", "decode", "--secret", SECRET, &cookie]),
+        1,
+        &["does not verify"],
+    );
+}
+
+#[test]
+fn a_secret_and_a_secret_file_together_are_refused_not_guessed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("secret");
+    std::fs::write(&file, format!("{SECRET}\n")).expect("write");
+    let file = file.to_str().expect("UTF-8 path");
+    let out = sesi_env(
+        &["cookie", "decode", "--secret-file", file, "abc"],
+        None,
+        &[("SESI_SECRET", SECRET)],
+    );
+    assert_eq!(code(&out), 2, "{}", err(&out));
+    assert!(err(&out).contains("--secret-file"), "{}", err(&out));
 }

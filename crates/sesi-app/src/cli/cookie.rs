@@ -9,7 +9,8 @@ use clap::Args;
 use serde_json::Value;
 use sesi::HashAlg;
 use sesi::core::{
-    Clock, Codec, Record, Secrets, SessionConfig, SessionEngine, SystemClock, Timestamp,
+    Clock, Codec, CookieContent, Record, Secrets, SessionConfig, SessionEngine, SystemClock,
+    Timestamp,
 };
 
 use super::{Limit, exit, parse_hashalg, parse_secs};
@@ -18,12 +19,14 @@ use crate::cli::secrets::load_explicit_secrets;
 /// Where the secrets for a cookie tool come from.
 #[derive(Debug, Args)]
 pub struct KeyArgs {
-    /// Secret(s), comma-separated; the first signs, all verify. Also read from SESI_SECRET.
+    /// Secret(s), comma-separated; the first signs, all verify. Also read from SESI_SECRET. Not
+    /// together with a secret file.
     #[arg(
         long = "secret",
         env = "SESI_SECRET",
         hide_env_values = true,
-        value_name = "S"
+        value_name = "S",
+        conflicts_with = "secret_file"
     )]
     pub secret: Option<String>,
 
@@ -31,12 +34,12 @@ pub struct KeyArgs {
     #[arg(long, env = "SESI_SECRET_FILE", value_name = "F")]
     pub secret_file: Option<PathBuf>,
 
-    /// HMAC hash algorithm (Pyramid's `hashalg`).
-    #[arg(long, default_value = "sha512", value_parser = parse_hashalg)]
+    /// HMAC hash algorithm (Pyramid's `hashalg`), as `sesi serve` reads it.
+    #[arg(long, env = "SESI_HASHALG", default_value = "sha512", value_parser = parse_hashalg)]
     pub hashalg: HashAlg,
 
-    /// Salt (Pyramid's `salt`).
-    #[arg(long, default_value = "pyramid.session.")]
+    /// Salt (Pyramid's `salt`), as `sesi serve` reads it.
+    #[arg(long, env = "SESI_SALT", default_value = sesi::core::DEFAULT_SALT)]
     pub salt: String,
 }
 
@@ -193,14 +196,18 @@ pub(super) fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
         return decode_unverified(value, args.keys.hashalg);
     };
     let codec = Codec::new(&secrets, &args.keys.salt, args.keys.hashalg);
-    let decoded = match codec.decode(value) {
-        Ok(decoded) => decoded,
+    let content = match codec.decode_any(value) {
+        Ok(content) => content,
         Err(err) => {
             eprintln!("sesi: cookie does not verify: {err}");
             return Ok(ExitCode::from(exit::INVALID_COOKIE));
         }
     };
-    let verified_by = match decoded.key_index {
+    let key_index = match &content {
+        CookieContent::State(decoded) => decoded.key_index,
+        CookieContent::Id { key_index, .. } => *key_index,
+    };
+    let verified_by = match key_index {
         0 => "the current secret (the first one given)".to_owned(),
         n => format!("fallback secret #{n} (re-issue it with the current secret)"),
     };
@@ -209,6 +216,16 @@ pub(super) fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
         codec.hashalg(),
         args.keys.salt
     );
+    let decoded = match content {
+        CookieContent::State(decoded) => decoded,
+        CookieContent::Id { id, .. } => {
+            let hex = id.to_hex();
+            println!(
+                "session   id {hex}: the state lives in the server's store, not in this cookie"
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     print_record(&decoded.record)?;
     if let Some(Limit(timeout)) = args.timeout {
         let engine = SessionEngine::new(
@@ -218,7 +235,7 @@ pub(super) fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
                 ..SessionConfig::default()
             },
         )?;
-        let (status, _) = engine.judge(Some(value));
+        let status = engine.judge_record(&decoded.record, decoded.key_index);
         let idle = SystemClock.now() - decoded.record.accessed.as_secs_f64();
         match timeout {
             Some(t) => println!(

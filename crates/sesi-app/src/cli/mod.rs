@@ -50,12 +50,14 @@ pub struct ServeArgs {
     pub secret_file: Option<PathBuf>,
 
     /// Secret(s), comma-separated: the first signs, the others only verify (key rotation). Prefer
-    /// the environment variable to the flag: command lines are visible to other users.
+    /// the environment variable to the flag: command lines are visible to other users. Not
+    /// together with a secret file: which one wins would be a guess.
     #[arg(
         long = "secret",
         env = "SESI_SECRET",
         hide_env_values = true,
-        value_name = "SECRETS"
+        value_name = "SECRETS",
+        conflicts_with = "secret_file"
     )]
     pub secret: Option<String>,
 
@@ -115,7 +117,7 @@ pub struct SessionArgs {
     pub hashalg: HashAlg,
 
     /// Salt prepended to the secret (Pyramid's `salt`).
-    #[arg(long, env = "SESI_SALT", default_value = "pyramid.session.")]
+    #[arg(long, env = "SESI_SALT", default_value = sesi::core::DEFAULT_SALT)]
     pub salt: String,
 
     /// Idle timeout in seconds, or `none` (Pyramid's `timeout`).
