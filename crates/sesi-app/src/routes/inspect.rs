@@ -61,24 +61,31 @@ pub(crate) fn report(
     cookie_header: Option<String>,
     raw: Option<&str>,
 ) -> Report {
-    if let Some(Ok(CookieContent::Id { id, .. })) = raw.map(|r| engine.codec().decode_any(r)) {
-        // A session-id cookie: its state is in the store, not in the cookie.
-        return Report {
-            cookie_header,
-            status_name: "session-id",
-            status_detail: format!("a signed session id ({id}); the state is in the store"),
-            verdict_class: "ok",
-            payload: None,
-            size: raw.map_or(0, |r| engine.cookie_overhead() + r.len()),
-        };
-    }
-    let (status, record) = engine.judge(raw);
-    let payload = match (&record, raw) {
-        (Some(record), _) => Some(view(record, true)),
-        (None, Some(raw)) => Codec::decode_unverified(raw, engine.codec().hashalg())
-            .ok()
-            .map(|r| view(&r, false)),
-        (None, None) => None,
+    let size = raw.map_or(0, |r| engine.cookie_overhead() + r.len());
+    // Verified and decoded once; judged by the time rules from that.
+    let (status, payload) = match raw.map(|r| (r, engine.codec().decode_any(r))) {
+        None => (CookieStatus::Absent, None),
+        Some((_, Ok(CookieContent::Id { id, .. }))) => {
+            // A session-id cookie: its state is in the store, not in the cookie.
+            return Report {
+                cookie_header,
+                status_name: "session-id",
+                status_detail: format!("a signed session id ({id}); the state is in the store"),
+                verdict_class: "ok",
+                payload: None,
+                size,
+            };
+        }
+        Some((_, Ok(CookieContent::State(decoded)))) => (
+            engine.judge_record(&decoded.record, decoded.key_index),
+            Some(view(&decoded.record, true)),
+        ),
+        Some((raw, Err(err))) => (
+            err.into(),
+            Codec::decode_unverified(raw, engine.codec().hashalg())
+                .ok()
+                .map(|r| view(&r, false)),
+        ),
     };
     Report {
         cookie_header,
@@ -86,7 +93,7 @@ pub(crate) fn report(
         status_detail: status.to_string(),
         verdict_class: verdict_class(&status),
         payload,
-        size: raw.map_or(0, |r| engine.cookie_overhead() + r.len()),
+        size,
     }
 }
 
@@ -158,7 +165,6 @@ pub(crate) async fn page(
     // The inspector reads the session (so a due reissue happens, as on any page) but never
     // pops flash messages or changes data.
     let chrome = Chrome::new(&session, &uri, &headers, false);
-    let _ = session.len();
     let name = &state.layer.cookie_settings().name;
     let raw = sesi::read_cookie(&headers, name);
     let mut report = report(

@@ -230,6 +230,12 @@ impl Codec {
         base64_len(self.alg.tag_len() + json_len)
     }
 
+    /// Length of the cookie value [`encode_id`](Self::encode_id) returns (the same for every id).
+    #[must_use]
+    pub fn id_value_len(&self) -> usize {
+        self.value_len(ID_PREFIX.len() + 32)
+    }
+
     /// Empties `scratch` and leaves room for the tag in front of a payload of about `hint` bytes.
     fn start_signing(&self, scratch: &mut Vec<u8>, hint: usize) {
         let tag_len = self.alg.tag_len();

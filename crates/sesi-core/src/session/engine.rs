@@ -478,4 +478,10 @@ impl SessionEngine {
     pub fn cookie_size(&self, record: &Record) -> usize {
         self.cookie_overhead + self.codec.encoded_len(record)
     }
+
+    /// The size of the Set-Cookie that carries a session id (for a session kept in a store).
+    #[must_use]
+    pub fn id_cookie_size(&self) -> usize {
+        self.cookie_overhead + self.codec.id_value_len()
+    }
 }

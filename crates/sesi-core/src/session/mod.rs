@@ -474,16 +474,30 @@ impl Session {
         self.peek().data().record.clone()
     }
 
-    /// Size in bytes of the Set-Cookie header value this session would produce now.
+    /// Size in bytes of the Set-Cookie header value this session would produce now: the whole
+    /// state in cookie mode, a signed id when it lives in a store (store mode, or spill-over
+    /// once it outgrows [`MAX_COOKIE_SIZE`]).
     #[must_use]
     pub fn cookie_size(&self) -> usize {
-        self.peek().cookie_size()
+        let mut inner = self.peek();
+        let engine = Arc::clone(&inner.engine);
+        if engine.storage() == StorageMode::Store {
+            return engine.id_cookie_size();
+        }
+        // `Inner::cookie_size` is the whole state's.
+        let whole = inner.cookie_size();
+        if engine.storage() == StorageMode::Spill && whole > MAX_COOKIE_SIZE {
+            engine.id_cookie_size()
+        } else {
+            whole
+        }
     }
 
-    /// True when the session still fits in one cookie ([`MAX_COOKIE_SIZE`] bytes).
+    /// True when the whole session still fits in one cookie ([`MAX_COOKIE_SIZE`] bytes), wherever
+    /// it lives now.
     #[must_use]
     pub fn fits(&self) -> bool {
-        self.cookie_size() <= MAX_COOKIE_SIZE
+        self.peek().cookie_size() <= MAX_COOKIE_SIZE
     }
 
     /// True once the handler has read or written the session.

@@ -1358,6 +1358,7 @@ mod plan {
         h.at(5.0);
         let s = h.stored(id, json!({"counter": 1}));
         s.update("counter", |n: &mut i64| *n += 1).expect("int");
+        assert_eq!(s.cookie_size(), h.engine.id_cookie_size());
         let plan = s.plan();
         assert_eq!(plan.reason, Some(SetReason::Changed));
         let [
@@ -1537,6 +1538,11 @@ mod plan {
         s.insert("counter", &1).expect("int");
         s.insert("blob", &"x".repeat(5000)).expect("str");
         assert!(!s.fits());
+        assert_eq!(
+            s.cookie_size(),
+            h.engine.id_cookie_size(),
+            "what is sent is the id cookie"
+        );
         let plan = s.plan();
         assert_eq!(plan.too_large, None, "a store takes what a cookie cannot");
         let [Step::Save { id, payload, ttl }, Step::SetCookie(cookie)] = &plan.steps[..] else {
@@ -1544,6 +1550,10 @@ mod plan {
         };
         assert_eq!(*ttl, TTL);
         assert_eq!(id_in(cookie), *id);
+        assert_eq!(
+            h.engine.id_cookie_size(),
+            h.engine.cookie_overhead() + cookie.len()
+        );
         assert_eq!(
             parsed(payload).state["blob"].as_str().map(str::len),
             Some(5000)
