@@ -120,8 +120,12 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if settings.store == StoreChoice::Cookie && (settings.spill || settings.lock) {
         bail!("--spill and --lock need a store: add --store memory or --store redis://HOST:PORT");
     }
-    // Checked before any network work, so a bad setting is reported as such.
-    let _checked = settings.layer().context("invalid session settings")?;
+    // Checked before any network work, so a bad setting is reported as such; silently, since the
+    // real build below logs the settings' warnings (once).
+    tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
+        settings.layer()
+    })
+    .context("invalid session settings")?;
 
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
