@@ -89,17 +89,12 @@ fn parse_timestamp(s: &str) -> Result<Timestamp, String> {
     let number: serde_json::Number = serde_json::from_str(s.trim()).map_err(|_| {
         format!("{s:?} is not a JSON number (for example 1764000000 or 1764000000.25)")
     })?;
-    let ts = match number.as_i64() {
-        Some(i) => Timestamp::Int(i),
-        None => Timestamp::Float(number.as_f64().ok_or("not a finite number")?),
-    };
-    if ts.as_secs_f64().abs() > Timestamp::MAX_ABS {
-        return Err(format!(
+    Timestamp::from_json(&Value::Number(number)).ok_or_else(|| {
+        format!(
             "{s} is out of range (at most {} seconds)",
             Timestamp::MAX_ABS
-        ));
-    }
-    Ok(ts)
+        )
+    })
 }
 
 /// The first integer literal of `json` (valid JSON) outside the 64-bit range: serde_json reads
@@ -153,23 +148,12 @@ impl KeyArgs {
     }
 }
 
-fn number_text(ts: Timestamp) -> String {
-    match ts {
-        Timestamp::Int(i) => i.to_string(),
-        Timestamp::Float(f) => {
-            let mut out = Vec::new();
-            sesi::core::codec::pyjson::write_float(&mut out, f);
-            String::from_utf8_lossy(&out).into_owned()
-        }
-    }
-}
-
 fn print_record(record: &Record) -> anyhow::Result<()> {
     for (label, ts) in [("accessed", record.accessed), ("created", record.created)] {
         println!(
             "{label:<9} {} ({})",
             crate::routes::utc_date(ts.as_secs_f64()),
-            number_text(ts)
+            ts
         );
     }
     println!("state:");

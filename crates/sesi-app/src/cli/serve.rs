@@ -122,10 +122,11 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     // Checked before any network work, so a bad setting is reported as such; silently, since the
     // real build below logs the settings' warnings (once).
-    tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
-        settings.layer()
-    })
-    .context("invalid session settings")?;
+    let _checked =
+        tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
+            settings.layer()
+        })
+        .context("invalid session settings")?;
 
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::Html;
 use serde::Deserialize;
 use sesi::Session;
-use sesi::core::{Codec, CookieContent, CookieStatus, Record, SessionEngine, Timestamp};
+use sesi::core::{Codec, CookieContent, CookieStatus, Record, SessionEngine};
 
 use super::{AppState, Chrome, render};
 use crate::error::AppError;
@@ -105,21 +105,12 @@ fn verdict_class(status: &CookieStatus) -> &'static str {
     }
 }
 
-fn raw_number(ts: Timestamp) -> String {
-    let mut out = Vec::new();
-    match ts {
-        Timestamp::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
-        Timestamp::Float(f) => sesi::core::codec::pyjson::write_float(&mut out, f),
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 fn view(record: &Record, verified: bool) -> PayloadView {
     PayloadView {
         verified,
-        accessed_raw: raw_number(record.accessed),
+        accessed_raw: record.accessed.to_string(),
         accessed_date: utc_date(record.accessed.as_secs_f64()),
-        created_raw: raw_number(record.created),
+        created_raw: record.created.to_string(),
         created_date: utc_date(record.created.as_secs_f64()),
         state_pretty: serde_json::to_string_pretty(&record.state)
             .unwrap_or_else(|_| "{}".to_owned()),

@@ -34,7 +34,17 @@ impl Timestamp {
         }
     }
 
-    fn from_json(value: &Value) -> Option<Timestamp> {
+    /// A JSON number as a timestamp, keeping its integer or float type; `None` for anything else,
+    /// or beyond [`MAX_ABS`](Self::MAX_ABS).
+    ///
+    /// ```
+    /// use sesi_core::Timestamp;
+    /// assert_eq!(Timestamp::from_json(&serde_json::json!(1764000000)), Some(Timestamp::Int(1764000000)));
+    /// assert_eq!(Timestamp::from_json(&serde_json::json!(1e13)), None);
+    /// assert_eq!(Timestamp::Float(1764000000.0).to_string(), "1764000000.0");
+    /// ```
+    #[must_use]
+    pub fn from_json(value: &Value) -> Option<Timestamp> {
         let number = value.as_number()?;
         let ts = match number.as_i64() {
             Some(i) => Timestamp::Int(i),
@@ -50,6 +60,15 @@ impl Timestamp {
             Timestamp::Int(i) => pyjson::write_number(out, &Number::from(i)),
             Timestamp::Float(f) => pyjson::write_float(out, f),
         }
+    }
+}
+
+/// The JSON text Python writes for it (`1764000000`, `1764000000.25`, `1764000000.0`).
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = Vec::with_capacity(24);
+        self.write_json(&mut out);
+        f.write_str(std::str::from_utf8(&out).map_err(|_| fmt::Error)?)
     }
 }
 
