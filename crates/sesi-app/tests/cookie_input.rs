@@ -317,3 +317,38 @@ async fn a_corrupt_signed_counter_never_fails_the_page() {
     page.expect_status(200);
     assert!(cart_lines(&page.body).is_empty());
 }
+
+/// Signs `state` with `accessed` `ahead` seconds from now (created now).
+fn forge_accessed_ahead(state: serde_json::Value, ahead: i64) -> String {
+    let serde_json::Value::Object(state) = state else {
+        panic!("a session state is a JSON object")
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_secs() as i64;
+    let (accessed, created) = (
+        sesi::core::Timestamp::Int(now + ahead),
+        sesi::core::Timestamp::Int(now),
+    );
+    codec().encode(&sesi::core::Record::new(accessed, created, state))
+}
+
+#[tokio::test]
+async fn a_signed_cookie_accessed_an_hour_in_the_future_is_refused() {
+    let server = TestServer::start().await;
+    let future = format!(
+        "session={}",
+        forge_accessed_ahead(json!({"counter": 5}), 3600)
+    );
+    assert_eq!(verdict(&server, &future).await, "future-timestamp");
+    assert_eq!(counter_with(&server, &future).await, 1, "a fresh session");
+    // The same cookie within the clock-skew allowance is accepted: the signature is good, only
+    // the time was refused.
+    let skewed = format!(
+        "session={}",
+        forge_accessed_ahead(json!({"counter": 5}), 30)
+    );
+    assert_eq!(verdict(&server, &skewed).await, "valid");
+    assert_eq!(counter_with(&server, &skewed).await, 6);
+}

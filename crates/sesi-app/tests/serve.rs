@@ -225,6 +225,57 @@ async fn a_second_secret_in_sesi_secret_still_verifies_old_cookies() {
     );
 }
 
+#[tokio::test]
+async fn a_secret_file_rotation_re_signs_on_a_read_and_the_old_secret_can_then_be_dropped() {
+    let dir = TempDir::new();
+    let file = dir.path().join("secrets");
+    let path = file.to_str().expect("a UTF-8 temp path");
+    // Reads never re-issue for age: a Set-Cookie on a read can only come from the rotation.
+    let args = ["--secret-file", path, "--reissue-time", "none"];
+    let generated = sesi::Secret::generate().expect("the OS gives random bytes");
+    let new_secret = &generated.expose_text().expect("generated secrets are hex")[..64];
+
+    std::fs::write(&file, format!("{STRONG}\n")).expect("write the secret file");
+    let a = SesiProcess::serve(&dir, &[], &args);
+    let visitor = a.visitor();
+    assert_eq!(visitor.visit().await, 1);
+    assert_eq!(visitor.visit().await, 2);
+    let read = visitor.get("/session").await;
+    assert_eq!(data_status(&read.body), "valid");
+    assert_eq!(
+        read.session_set_cookie(),
+        None,
+        "without a rotation a read sends nothing"
+    );
+    let signed_by_a = visitor.cookie().expect("a cookie");
+    drop(a);
+
+    // The new secret signs, the old one only verifies.
+    std::fs::write(&file, format!("{new_secret}\n{STRONG}\n")).expect("write the secret file");
+    let rotated = SesiProcess::serve(&dir, &[], &args);
+    let visitor = visitor.at(&rotated.base);
+    let read = visitor.get("/session").await;
+    read.expect_status(200);
+    assert_eq!(data_status(&read.body), "old-key");
+    let resigned = read
+        .session_cookie_value()
+        .expect("a read of an old-key cookie re-signs it");
+    assert_ne!(resigned, signed_by_a);
+    assert_eq!(visitor.cookie(), Some(resigned), "the browser took it");
+    drop(rotated);
+
+    // Once every visitor has been seen, the old secret goes.
+    std::fs::write(&file, format!("{new_secret}\n")).expect("write the secret file");
+    let b = SesiProcess::serve(&dir, &[], &args);
+    let visitor = visitor.at(&b.base);
+    assert_eq!(data_status(&visitor.get("/session").await.body), "valid");
+    assert_eq!(
+        visitor.visit().await,
+        3,
+        "the session went on under the new secret"
+    );
+}
+
 #[test]
 fn bad_flag_values_exit_2_with_a_clear_message() {
     let dir = TempDir::new();

@@ -149,6 +149,29 @@ impl Redis {
         Some(String::from_utf8_lossy(&reply).trim_end().to_owned())
     }
 
+    /// `commands` in order on one connection (so a `SELECT` holds for the ones after it); the
+    /// first line of each reply.
+    fn pipeline(&self, commands: &[&str]) -> Vec<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("redis accepts");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .expect("set timeout");
+        let sent: String = commands.iter().map(|c| format!("{c}\r\n")).collect();
+        stream.write_all(sent.as_bytes()).expect("send");
+        let mut replies = Vec::new();
+        let mut reply = Vec::new();
+        let mut byte = [0u8; 1];
+        while replies.len() < commands.len() {
+            stream.read_exact(&mut byte).expect("redis replies");
+            reply.push(byte[0]);
+            if reply.ends_with(b"\r\n") {
+                replies.push(String::from_utf8_lossy(&reply).trim_end().to_owned());
+                reply.clear();
+            }
+        }
+        replies
+    }
+
     fn keys(&self) -> usize {
         let reply = self.command("DBSIZE").expect("redis answers");
         reply
@@ -797,5 +820,78 @@ async fn the_memory_store_keeps_sessions_in_the_process_only() {
     assert_eq!(
         counter(&browser.get(sesi.url("/")).await.expect(200).body),
         1
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// What `--timeout` and the URL's database mean in Redis.
+
+/// A reply like `:1234` as a number.
+fn integer(reply: &str) -> i64 {
+    reply
+        .strip_prefix(':')
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("an integer reply: {reply}"))
+}
+
+#[tokio::test]
+async fn the_idle_timeout_is_the_keys_ttl_in_redis_and_an_idle_session_is_gone_after_it() {
+    let dir = TempDir::new().expect("temp dir");
+    let Some(redis) = Redis::start(dir.path()) else {
+        return;
+    };
+    let sesi = Sesi::serve(dir.path(), &redis.url(), &["--timeout", "2"]);
+    let browser = Browser::new();
+    let page = browser.get(sesi.url("/")).await.expect(200).body;
+    assert_eq!(counter(&page), 1);
+    let cookie = browser.cookie().expect("a session cookie");
+    let key = format!("sesi:{}", id_of(&cookie).to_hex());
+    let ttl = integer(
+        &redis
+            .command(&format!("PTTL {key}"))
+            .expect("redis answers"),
+    );
+    assert!(
+        (1..=2000).contains(&ttl),
+        "{key} expires within the 2 s timeout: PTTL {ttl} (-1: never, -2: no such key)"
+    );
+
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        redis.command(&format!("EXISTS {key}")).as_deref(),
+        Some(":0"),
+        "Redis dropped the idle session by itself"
+    );
+    let page = browser.get(sesi.url("/")).await.expect(200).body;
+    assert_eq!(counter(&page), 1, "a new session");
+    assert_ne!(browser.cookie(), Some(cookie), "under a new id");
+}
+
+#[tokio::test]
+async fn the_database_in_the_redis_url_is_the_one_used() {
+    let dir = TempDir::new().expect("temp dir");
+    let Some(redis) = Redis::start(dir.path()) else {
+        return;
+    };
+    let sesi = Sesi::serve(dir.path(), &format!("{}/3", redis.url()), &[]);
+    let browser = Browser::new();
+    assert_eq!(
+        counter(&browser.get(sesi.url("/")).await.expect(200).body),
+        1
+    );
+    assert_eq!(
+        counter(&browser.get(sesi.url("/")).await.expect(200).body),
+        2
+    );
+    let key = format!(
+        "sesi:{}",
+        id_of(&browser.cookie().expect("a cookie")).to_hex()
+    );
+    assert_eq!(redis.keys(), 0, "nothing in database 0");
+    let in_3 = redis.pipeline(&["SELECT 3", "DBSIZE", &format!("EXISTS {key}")]);
+    assert_eq!(
+        in_3,
+        ["+OK", ":1", ":1"],
+        "the one session is in database 3"
     );
 }

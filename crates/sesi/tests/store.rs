@@ -138,12 +138,15 @@ fn store_layer(store: Arc<dyn SessionStore>) -> sesi::SessionLayerBuilder {
 
 /// Serves `layer` around the app on an ephemeral port of 127.0.0.1; returns the base URL.
 async fn serve(layer: SessionLayer) -> String {
+    serve_router(app(layer)).await
+}
+
+/// Serves `router` (with its layer already on) on an ephemeral port of 127.0.0.1.
+async fn serve_router(router: Router) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("bound address");
     tokio::spawn(async move {
-        axum::serve(listener, app(layer))
-            .await
-            .expect("server runs");
+        axum::serve(listener, router).await.expect("server runs");
     });
     format!("http://{addr}")
 }
@@ -369,6 +372,131 @@ async fn spill_over_moves_a_big_session_to_the_store_and_back_while_the_handler_
     assert_eq!(browser.get(format!("{base}/blob/set/8000")).await.ok(), "7");
     assert_eq!(cookie_kind(), "id");
     assert_eq!(browser.get(format!("{base}/blob")).await.ok(), "8000 8");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cookie mode: what is not sent.
+
+#[tokio::test]
+async fn without_a_store_a_session_past_4096_bytes_is_a_500_and_the_old_cookie_keeps_working() {
+    let base = serve(SessionLayer::builder(secrets()).build().expect("valid")).await;
+    let browser = Browser::new();
+    browser.get(format!("{base}/count")).await.ok();
+    assert_eq!(browser.get(format!("{base}/count")).await.ok(), "2");
+    let before = browser.cookie(&base).expect("a session cookie");
+    assert!(matches!(content(&before), CookieContent::State(_)));
+
+    let reply = browser.get(format!("{base}/blob/set/5000")).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{}",
+        reply.body
+    );
+    assert!(
+        reply.set_cookies.is_empty(),
+        "a cookie the browser would drop is never sent: {:?}",
+        reply.set_cookies
+    );
+    let size: usize = reply
+        .body
+        .split_once(" bytes")
+        .and_then(|(head, _)| head.rsplit(['(', ' ']).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the body names the size: {}", reply.body));
+    // 5000 bytes of state, base64-encoded (4/3) with the signature and attributes around it.
+    assert!(
+        (5000 * 4 / 3..7000).contains(&size),
+        "the size of the cookie that was not sent: {size}"
+    );
+    assert!(
+        reply.body.contains("the limit is 4096"),
+        "the body names the limit: {}",
+        reply.body
+    );
+
+    assert_eq!(
+        browser.cookie(&base),
+        Some(before),
+        "the browser kept its cookie"
+    );
+    assert_eq!(
+        browser.get(format!("{base}/whoami")).await.ok(),
+        "valid counter=2",
+        "the refused change was not saved, the state before it is intact"
+    );
+    assert_eq!(browser.get(format!("{base}/blob")).await.ok(), "0 3");
+}
+
+/// Bumps the counter, then fails.
+async fn count_then_fail(session: Session) -> (StatusCode, String) {
+    let n = bump(&session);
+    (StatusCode::INTERNAL_SERVER_ERROR, format!("failed at {n}"))
+}
+
+/// The app plus `/fail`, served; returns what `/fail` answered after two counts, and what
+/// `/whoami` says after it.
+async fn a_write_then_a_500(layer: SessionLayer) -> (Reply, String) {
+    let router = Router::new()
+        .route("/count", get(count))
+        .route("/whoami", get(whoami))
+        .route("/fail", get(count_then_fail))
+        .layer(layer);
+    let base = serve_router(router).await;
+    let browser = Browser::new();
+    browser.get(format!("{base}/count")).await.ok();
+    assert_eq!(browser.get(format!("{base}/count")).await.ok(), "2");
+    let failed = browser.get(format!("{base}/fail")).await;
+    assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(failed.body, "failed at 3", "the handler did write");
+    let after = browser.get(format!("{base}/whoami")).await.ok();
+    (failed, after)
+}
+
+#[tokio::test]
+async fn with_set_on_exception_off_a_500_saves_nothing_and_sends_no_cookie() {
+    // Cookie mode: the write would travel in the Set-Cookie.
+    let layer = SessionLayer::builder(secrets())
+        .with_set_on_exception(false)
+        .build()
+        .expect("valid");
+    let (failed, after) = a_write_then_a_500(layer).await;
+    assert!(
+        failed.set_cookies.is_empty(),
+        "no Set-Cookie on the 500: {:?}",
+        failed.set_cookies
+    );
+    assert_eq!(
+        after, "valid counter=2",
+        "the failed request's write is gone"
+    );
+
+    // Store mode: the write would be a save under the same id.
+    let store = Arc::new(MemoryStore::new(100));
+    let layer = store_layer(store)
+        .with_set_on_exception(false)
+        .build()
+        .expect("valid");
+    let (failed, after) = a_write_then_a_500(layer).await;
+    assert!(failed.set_cookies.is_empty(), "{:?}", failed.set_cookies);
+    assert_eq!(after, "valid counter=2", "nothing saved to the store");
+}
+
+#[tokio::test]
+async fn by_default_a_500_still_saves_the_session_as_pyramid_does() {
+    let layer = SessionLayer::builder(secrets()).build().expect("valid");
+    let (failed, after) = a_write_then_a_500(layer).await;
+    assert_eq!(
+        failed.set_cookies.len(),
+        1,
+        "set_on_exception defaults to true: {:?}",
+        failed.set_cookies
+    );
+    assert_eq!(after, "valid counter=3");
+
+    let store = Arc::new(MemoryStore::new(100));
+    let (_, after) = a_write_then_a_500(store_layer(store).build().expect("valid")).await;
+    assert_eq!(after, "valid counter=3", "saved to the store");
 }
 
 // ---------------------------------------------------------------------------------------------
