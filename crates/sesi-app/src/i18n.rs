@@ -64,8 +64,11 @@ impl Lang {
     pub fn resolve(session: &Session, query: Option<&str>, headers: &HeaderMap) -> Lang {
         if let Some(lang) = query.and_then(Lang::from_code) {
             if session.get::<String>(LANG_KEY).ok().flatten().as_deref() != Some(lang.code()) {
-                // A string always serializes; nothing to report if it somehow did not.
-                let _ = session.insert(LANG_KEY, lang.code());
+                // Remembered if it fits: a cookie session too full for it shows this page in the
+                // language asked for and keeps the one it had.
+                if let Err(err) = session.try_insert(LANG_KEY, lang.code()) {
+                    tracing::warn!(%err, "language not remembered");
+                }
             }
             return lang;
         }

@@ -286,6 +286,46 @@ async fn a_cart_change_that_would_not_fit_in_the_cookie_is_refused_with_a_4xx() 
 }
 
 #[tokio::test]
+async fn counting_or_remembering_a_language_in_a_full_session_is_refused_cleanly() {
+    // The counter and the language are the app's other writes: like the cart, they must not
+    // end in the library's plain-text 500 when the cookie is full.
+    let server = TestServer::start().await;
+    let token = "t".repeat(40);
+    let full = nearly_full_cookie(&token, 10);
+    let cookie = format!("session={full}");
+    let client = server.manual();
+
+    let page = client.get_with("/", &[("cookie", &cookie)]).await;
+    page.expect_status(422);
+    assert!(page.content_type().starts_with("text/html"));
+    assert!(page.body.contains("4096"), "{}", page.body);
+    assert_eq!(page.session_set_cookie(), None);
+
+    let api = client
+        .send(
+            Method::POST,
+            "/api/counter",
+            &[("cookie", &cookie), ("x-csrf-token", &token)],
+            None,
+        )
+        .await;
+    api.expect_status(422);
+    assert_eq!(api.error_code(), "session_too_large");
+    assert_eq!(api.session_set_cookie(), None);
+
+    // A language switch still shows the page in that language; it is just not remembered.
+    let page = client
+        .get_with("/session?lang=id", &[("cookie", &cookie)])
+        .await;
+    page.expect_status(200);
+    assert!(page.body.contains("<html lang=\"id\">"), "{}", page.body);
+    if let Some(value) = page.session_cookie_value() {
+        assert!(decode(&value).state.get("lang").is_none());
+    }
+    assert_eq!(verdict(&server, &cookie).await, "valid");
+}
+
+#[tokio::test]
 async fn a_corrupt_signed_counter_never_fails_the_page() {
     // Row 61: only the secret's holder can sign these, but the page must survive them.
     let server = TestServer::start().await;

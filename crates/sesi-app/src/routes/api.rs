@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use sesi::Session;
 
 use super::cart::{self, ChangeError};
-use super::check_csrf;
 use super::counter;
+use super::{check_csrf, too_large};
 use crate::catalog::{self, CART_KEY, CartError, PRODUCTS};
 use crate::error::{ApiError, AppError};
 
@@ -58,10 +58,7 @@ fn change_error(err: ChangeError) -> ApiError {
         ChangeError::Rule(rule @ CartError::TooManyLines) => {
             AppError::unprocessable("too_many_lines", rule.to_string())
         }
-        ChangeError::TooLarge { bytes } => AppError::unprocessable(
-            "session_too_large",
-            format!("the session would be {bytes} bytes, more than a cookie can hold (4096)"),
-        ),
+        ChangeError::TooLarge { bytes } => too_large(bytes),
         ChangeError::Session(err) => AppError::internal(&err),
     };
     err.json()
@@ -83,7 +80,8 @@ pub(crate) async fn session(session: Session) -> Json<Value> {
 /// `POST /api/counter`.
 pub(crate) async fn counter(session: Session, headers: HeaderMap) -> ApiResult {
     csrf(&session, &headers)?;
-    Ok(Json(json!({"counter": counter::increment(&session)})))
+    let counter = counter::increment(&session).map_err(AppError::json)?;
+    Ok(Json(json!({ "counter": counter })))
 }
 
 /// `GET /api/products`.

@@ -7,8 +7,9 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::{Html, Redirect};
 use serde::Deserialize;
 use sesi::Session;
+use sesi::core::SessionError;
 
-use super::{Chrome, check_csrf, render};
+use super::{Chrome, check_csrf, render, session_error};
 use crate::error::AppError;
 use crate::i18n::Texts;
 
@@ -26,23 +27,24 @@ struct CounterPage {
 }
 
 /// Adds one to the visit counter. A counter that is not an integer (only a signed cookie from an
-/// older app could hold one) starts again at 1 rather than failing the page.
-pub(crate) fn increment(session: &Session) -> i64 {
-    match session.update(COUNTER_KEY, |n: &mut i64| {
+/// older app could hold one) starts again at 1 rather than failing the page. A cookie session too
+/// full for one more digit is a 422 that says so (the library would otherwise answer a plain 500
+/// at the end of the request); the session is left as it was.
+pub(crate) fn increment(session: &Session) -> Result<i64, AppError> {
+    let bump = |n: &mut i64| {
         *n = n.saturating_add(1);
         *n
-    }) {
-        Ok(n) => n,
-        Err(err) => {
+    };
+    match session.try_update(COUNTER_KEY, bump) {
+        Ok(n) => Ok(n),
+        Err(err @ SessionError::Deserialize { .. }) => {
             tracing::warn!(%err, "counter is not an integer; starting again at 1");
-            match session.insert(COUNTER_KEY, &1) {
-                Ok(()) => 1,
-                Err(err) => {
-                    tracing::error!(%err, "cannot reset counter");
-                    0
-                }
-            }
+            session
+                .try_insert(COUNTER_KEY, &1)
+                .map(|()| 1)
+                .map_err(session_error)
         }
+        Err(err) => Err(session_error(err)),
     }
 }
 
@@ -52,7 +54,7 @@ pub(crate) async fn page(
     headers: HeaderMap,
 ) -> Result<Html<String>, AppError> {
     let chrome = Chrome::new(&session, &uri, &headers, true);
-    let counter = increment(&session);
+    let counter = increment(&session)?;
     render(&CounterPage {
         t: chrome.t,
         flashes: chrome.flashes,

@@ -178,6 +178,27 @@ pub(crate) fn render<T: Template>(template: &T) -> Result<Html<String>, AppError
         .map_err(|err| AppError::internal(&err))
 }
 
+/// A session that would outgrow its cookie: 422 with the size and the limit, for pages and the
+/// API alike.
+pub(crate) fn too_large(bytes: usize) -> AppError {
+    AppError::unprocessable(
+        "session_too_large",
+        format!(
+            "the session would be {bytes} bytes, more than a cookie can hold ({}); the change \
+             was not saved",
+            sesi::MAX_COOKIE_SIZE
+        ),
+    )
+}
+
+/// A session write that failed: too large (422, see [`too_large`]) or anything else (500).
+pub(crate) fn session_error(err: sesi::core::SessionError) -> AppError {
+    match err {
+        sesi::core::SessionError::TooLarge { bytes, .. } => too_large(bytes),
+        other => AppError::internal(&other),
+    }
+}
+
 /// Pyramid's `check_csrf_token`: the token may come in the `X-CSRF-Token` header or the form field
 /// `csrf_token`; never from the query string.
 pub(crate) fn check_csrf(
