@@ -1,7 +1,9 @@
-//! The real `sesi serve` binary: help, secrets (generated, reused, weak), bad flags, SIGTERM, and
-//! two processes sharing one visitor (scale-out).
+//! The real `sesi serve` binary: help, secrets (generated, reused, weak), bad flags, SIGTERM,
+//! two processes sharing one visitor (scale-out), and the absolute lifetime (`--max-lifetime`).
 
 mod common;
+
+use std::time::{Duration, Instant};
 
 use common::*;
 use reqwest::Method;
@@ -369,4 +371,58 @@ async fn two_processes_with_one_secret_serve_one_visitor_alternately() {
     let page = on_b.get("/cart").await;
     assert_eq!(cart_lines(&page.body), want);
     assert_eq!(on_a.visit().await, 11);
+}
+
+#[tokio::test]
+async fn max_lifetime_starts_a_constantly_active_visitor_afresh_once_the_session_is_older() {
+    let dir = TempDir::new();
+    let server = SesiProcess::serve(&dir, &[("SESI_SECRET", STRONG)], &["--max-lifetime", "2"]);
+    let visitor = server.visitor();
+    // The session is created while the first visit is under way: between `sent` and `first`.
+    let sent = Instant::now();
+    assert_eq!(visitor.visit().await, 1);
+    let first = Instant::now();
+
+    // A visit every half second: never idle, and younger than 2 s, so it goes on...
+    for (n, after_ms) in [(2, 500), (3, 1000), (4, 1500)] {
+        tokio::time::sleep_until((first + Duration::from_millis(after_ms)).into()).await;
+        assert_eq!(visitor.visit().await, n, "visit {n}");
+        let age = sent.elapsed();
+        assert!(
+            age < Duration::from_millis(1950),
+            "visit {n} was meant to come before the lifetime ended, but answered {age:?} after \
+             the first one began"
+        );
+    }
+    // ...until it is more than 2 s old: however active, it starts again.
+    tokio::time::sleep_until((first + Duration::from_millis(2500)).into()).await;
+    assert_eq!(visitor.visit().await, 1, "a fresh session once 2 s are up");
+    assert_eq!(visitor.visit().await, 2, "which then goes on");
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let visits = loop {
+        let log = server.log();
+        let visits: Vec<String> = log
+            .lines()
+            .filter(|l| l.contains(" request ") && l.contains("path=\"/\""))
+            .map(str::to_owned)
+            .collect();
+        if visits.len() >= 6 || Instant::now() > deadline {
+            break visits;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(visits.len(), 6, "one log line per visit:\n{}", server.log());
+    for (i, line) in visits.iter().enumerate() {
+        let status = match i {
+            0 => "absent",
+            4 => "lifetime-exceeded",
+            _ => "valid",
+        };
+        assert!(
+            line.contains(&format!("session=\"{status}\"")),
+            "visit {} is judged {status}: {line}",
+            i + 1
+        );
+    }
 }

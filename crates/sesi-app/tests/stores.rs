@@ -606,6 +606,113 @@ async fn with_lock_ten_parallel_increments_through_two_servers_give_exactly_ten(
     );
 }
 
+/// A lock value no `sesi serve` would write (theirs are 32 hex characters): another holder's.
+const FOREIGN_TOKEN: &str = "held-by-another-server";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_lock_a_request_waits_for_a_lock_held_elsewhere_until_its_lease_ends() {
+    let dir = TempDir::new().expect("temp dir");
+    let Some(redis) = Redis::start(dir.path()) else {
+        return;
+    };
+    let sesi = Sesi::serve(dir.path(), &redis.url(), &["--lock"]);
+    let browser = Browser::new();
+    let token = browser.token(&sesi).await;
+    assert_eq!(browser.count(&sesi, &token).await, 1);
+    let lock = format!(
+        "sesi:lock:{}",
+        id_of(&browser.cookie().expect("a cookie")).to_hex()
+    );
+    assert_eq!(
+        redis.command(&format!("EXISTS {lock}")).as_deref(),
+        Some(":0"),
+        "each request releases its lock"
+    );
+
+    // Another server holds the session's lock, with a 1.5 s lease.
+    assert_eq!(
+        redis
+            .command(&format!("SET {lock} {FOREIGN_TOKEN} NX PX 1500"))
+            .as_deref(),
+        Some("+OK")
+    );
+    let start = Instant::now();
+    let counted = browser.count(&sesi, &token).await;
+    let waited = start.elapsed();
+    assert_eq!(counted, 2, "the request went ahead once the lease ended");
+    assert!(
+        waited >= Duration::from_secs(1),
+        "the request waited for the lease (1.5 s), not {waited:?}"
+    );
+    assert_eq!(
+        redis.command(&format!("EXISTS {lock}")).as_deref(),
+        Some(":0"),
+        "and released the lock it then took"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_lock_a_lock_held_past_the_wait_answers_503_and_changes_nothing() {
+    let dir = TempDir::new().expect("temp dir");
+    let Some(redis) = Redis::start(dir.path()) else {
+        return;
+    };
+    let sesi = Sesi::serve(dir.path(), &redis.url(), &["--lock"]);
+    let browser = Browser::new();
+    let token = browser.token(&sesi).await;
+    assert_eq!(browser.count(&sesi, &token).await, 1);
+    let cookie = browser.cookie().expect("a cookie");
+    let lock = format!("sesi:lock:{}", id_of(&cookie).to_hex());
+
+    // Another server holds the lock far longer than a request waits (5 s, `--lock`'s default).
+    assert_eq!(
+        redis
+            .command(&format!("SET {lock} {FOREIGN_TOKEN} NX PX 20000"))
+            .as_deref(),
+        Some("+OK")
+    );
+    let start = Instant::now();
+    let reply = browser
+        .api(&sesi, "POST", "/api/counter", &token, json!({}))
+        .await;
+    let waited = start.elapsed();
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the request must not run while another holds the lock: {}",
+        reply.body
+    );
+    assert!(
+        (Duration::from_millis(4500)..Duration::from_secs(7)).contains(&waited),
+        "the 503 came after the 5 s lock wait, not after {waited:?}"
+    );
+    assert!(
+        reply.body.contains("session is locked by another request"),
+        "the message says why: {}",
+        reply.body
+    );
+    assert!(
+        reply.set_cookies.is_empty(),
+        "the browser's cookie is not overwritten: {:?}",
+        reply.set_cookies
+    );
+    assert_eq!(browser.cookie(), Some(cookie));
+    let pttl = integer(
+        &redis
+            .command(&format!("PTTL {lock}"))
+            .expect("redis answers"),
+    );
+    assert!(
+        pttl > 10_000,
+        "the other holder's lock is left alone: PTTL {pttl} (-2: deleted)"
+    );
+
+    // The other holder lets go: the refused request had changed nothing.
+    assert_eq!(redis.command(&format!("DEL {lock}")).as_deref(), Some(":1"));
+    assert_eq!(browser.session(&sesi).await["state"]["counter"], 1);
+    assert_eq!(browser.count(&sesi, &token).await, 2);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Redis goes away and comes back.
 
@@ -739,6 +846,108 @@ async fn redis_outage_answers_503_within_the_bound_and_the_service_recovers_by_i
     for sesi in &mut servers {
         sesi.assert_healthy();
     }
+}
+
+/// A 503 for a request that met a store slower than `--store-timeout-ms 500`, answered in well
+/// under the 3 s the store takes, leaving the browser's cookie alone.
+#[track_caller]
+fn refused_within_the_timeout(what: &str, reply: &Reply, took: Duration) {
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{what} (after {took:?}): {}",
+        reply.body
+    );
+    assert!(
+        took < Duration::from_secs(2),
+        "{what} answered after {took:?}, not within the 500 ms store timeout"
+    );
+    assert!(
+        reply.set_cookies.is_empty(),
+        "{what}: the browser's cookie is not overwritten: {:?}",
+        reply.set_cookies
+    );
+    assert!(
+        reply.body.contains("session could not be loaded or saved"),
+        "{what}: a clear message: {}",
+        reply.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_redis_answers_503_within_the_store_timeout_and_the_visitor_goes_on_once_it_answers() {
+    let dir = TempDir::new().expect("temp dir");
+    let Some(redis) = Redis::start(dir.path()) else {
+        return;
+    };
+    let mut sesi = Sesi::serve(dir.path(), &redis.url(), &["--store-timeout-ms", "500"]);
+    let browser = Browser::new();
+    assert_eq!(
+        counter(&browser.get(sesi.url("/")).await.expect(200).body),
+        1
+    );
+    let token = browser.token(&sesi).await;
+    let cookie = browser.cookie().expect("a session cookie");
+
+    // Redis stays up and keeps the session, but answers no command for 3 s.
+    let paused = Instant::now();
+    assert_eq!(
+        redis.command("CLIENT PAUSE 3000 ALL").as_deref(),
+        Some("+OK")
+    );
+    // Routes outside the session never wait for the store...
+    let health = browser.get(sesi.url("/healthz")).await;
+    let health_took = paused.elapsed();
+    assert_eq!(health.status, StatusCode::OK, "{}", health.body);
+    assert_eq!(health.body, "ok");
+    assert!(
+        health_took < Duration::from_secs(1),
+        "/healthz answered during the pause, not after {health_took:?}"
+    );
+    // ...and those that use it give up after the store timeout, well before Redis answers.
+    let start = Instant::now();
+    let page = browser.get(sesi.url("/")).await;
+    refused_within_the_timeout("GET /", &page, start.elapsed());
+    let start = Instant::now();
+    let post = browser
+        .api(&sesi, "POST", "/api/counter", &token, json!({}))
+        .await;
+    refused_within_the_timeout("POST /api/counter", &post, start.elapsed());
+    assert_eq!(
+        browser.cookie(),
+        Some(cookie.clone()),
+        "the browser kept its cookie"
+    );
+
+    // Once Redis answers again, the same session goes on where it was: nothing was counted twice.
+    let deadline = paused + Duration::from_secs(3 + 5);
+    let page = loop {
+        let reply = browser.get(sesi.url("/")).await;
+        if reply.status == StatusCode::OK {
+            break reply;
+        }
+        assert_eq!(
+            reply.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            reply.body
+        );
+        assert!(
+            Instant::now() < deadline,
+            "no recovery within 5 s of the pause ending:\n{}",
+            sesi.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        paused.elapsed() >= Duration::from_millis(2900),
+        "a 200 only once the pause is over, not after {:?}",
+        paused.elapsed()
+    );
+    assert_eq!(counter(&page.body), 2, "the visitor counts on");
+    assert_eq!(id_of(&browser.cookie().expect("a cookie")), id_of(&cookie));
+    assert_eq!(browser.count(&sesi, &token).await, 3);
+    sesi.assert_healthy();
 }
 
 // ---------------------------------------------------------------------------------------------
