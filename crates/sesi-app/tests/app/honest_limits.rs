@@ -2,13 +2,15 @@
 //! a cookie cannot be revoked, an old cookie rolls the cart back, and concurrent requests lose
 //! updates. Prices never come from the cookie.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
 use reqwest::Method;
 use serde_json::json;
+
+use crate::support::cookie::{decode, forge};
+use crate::support::html::{counter, data_status, text_of};
+use crate::support::http::{api_lines, lines};
+use crate::support::server::{TestServer, settings};
 
 #[tokio::test]
 async fn replay_after_reset_is_possible_until_timeout() {

@@ -1,10 +1,14 @@
 //! The HTML pages over real HTTP: the seed tutorial's flow (counter, cart forms, flash, reset),
 //! language, error pages, and which responses carry a cookie.
 
-mod common;
-
-use common::*;
 use reqwest::Method;
+
+use crate::support::cookie::{decode, tamper};
+use crate::support::html::{
+    all_flashes, cart_lines, counter, csrf_field, flash_errors, notices, text_of,
+};
+use crate::support::http::lines;
+use crate::support::server::TestServer;
 
 #[tokio::test]
 async fn three_visits_give_three() {

@@ -1,13 +1,14 @@
 //! Hostile or odd `Cookie` headers against the app (checklist rows 14-20), a session at the cookie
 //! budget (row 39) and corrupt signed values (row 61): always a controlled answer, never a 500.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
 use reqwest::Method;
 use serde_json::json;
+
+use crate::support::cookie::{codec, decode, forge, tamper};
+use crate::support::html::{cart_lines, counter, data_status};
+use crate::support::server::{TestServer, settings};
 
 /// The inspector's verdict and the counter page's number for one `Cookie` header value.
 async fn verdict(server: &TestServer, cookie: &str) -> String {

@@ -1,23 +1,24 @@
 //! The real `sesi serve` binary: help, secrets (generated, reused, weak), bad flags, SIGTERM,
 //! two processes sharing one visitor (scale-out), and the absolute lifetime (`--max-lifetime`).
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
 use reqwest::Method;
 use serde_json::json;
+use tempfile::TempDir;
+
+use crate::support::cookie::tamper;
+use crate::support::html::{cart_lines, data_status};
+use crate::support::http::Visitor;
+use crate::support::process::{SesiServer, run_sesi, sesi_command};
 
 const STRONG: &str = "a-strong-shared-secret-for-two-processes-0123456789abcdef-xyz0123";
 
 #[test]
 fn serve_help_explains_the_secret_and_the_options() {
-    let dir = TempDir::new();
-    let mut cmd = sesi(dir.path());
-    cmd.args(["serve", "--help"]);
-    let (status, stdout, stderr) = run_sesi(cmd);
-    assert!(status.success(), "{stderr}");
+    let run = run_sesi(&["serve", "--help"], &[], None);
+    let stdout = &run.stdout;
+    assert!(run.status.success(), "{}", run.stderr);
     for needle in [
         "SESI_SECRET",
         "SESI_SECRET_FILE",
@@ -46,11 +47,17 @@ fn serve_help_explains_the_secret_and_the_options() {
 
 #[tokio::test]
 async fn without_a_secret_the_first_start_creates_a_private_secret_file_and_the_next_reuses_it() {
-    let dir = TempDir::new();
-    let secret_file = dir.path().join("data").join("sesi").join("secret");
+    let home = TempDir::new().expect("temp dir");
+    let secret_file = home.path().join("data").join("sesi").join("secret");
     assert!(!secret_file.exists());
+    // Both processes share the home, where the generated secret is kept.
+    let serve = || {
+        let mut cmd = sesi_command(home.path());
+        cmd.args(["serve", "--addr", "127.0.0.1:0"]);
+        SesiServer::spawn(cmd)
+    };
 
-    let first = SesiProcess::serve(&dir, &[], &[]);
+    let first = serve();
     let text = std::fs::read_to_string(&secret_file).expect("the secret file was created");
     assert_eq!(text.trim().len(), 128, "64 random bytes as hex");
     #[cfg(unix)]
@@ -73,7 +80,7 @@ async fn without_a_secret_the_first_start_creates_a_private_secret_file_and_the_
     let (status, _) = first.terminate();
     assert!(status.success());
 
-    let second = SesiProcess::serve(&dir, &[], &[]);
+    let second = serve();
     assert_eq!(
         std::fs::read_to_string(&secret_file).expect("still there"),
         text,
@@ -87,12 +94,13 @@ async fn without_a_secret_the_first_start_creates_a_private_secret_file_and_the_
 
 #[test]
 fn a_weak_secret_is_refused_off_loopback() {
-    let dir = TempDir::new();
-    let mut cmd = sesi(dir.path());
-    cmd.env("SESI_SECRET", "rahasia_dapur_123")
-        .args(["serve", "--addr", "0.0.0.0:0"]);
-    let (status, _, stderr) = run_sesi(cmd);
-    assert_eq!(status.code(), Some(2), "{stderr}");
+    let run = run_sesi(
+        &["serve", "--addr", "0.0.0.0:0"],
+        &[("SESI_SECRET", "rahasia_dapur_123")],
+        None,
+    );
+    let stderr = &run.stderr;
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--allow-weak-secret"), "{stderr}");
     assert!(
         stderr.contains("17 bytes"),
@@ -102,8 +110,7 @@ fn a_weak_secret_is_refused_off_loopback() {
 
 #[tokio::test]
 async fn a_weak_secret_is_accepted_with_a_warning_on_loopback() {
-    let dir = TempDir::new();
-    let server = SesiProcess::serve(&dir, &[("SESI_SECRET", "rahasia_dapur_123")], &[]);
+    let server = SesiServer::serve(&[("SESI_SECRET", "rahasia_dapur_123")], &[]);
     let log = server.log();
     assert!(log.contains("WEAK SECRET"), "{log}");
     assert!(
@@ -115,15 +122,15 @@ async fn a_weak_secret_is_accepted_with_a_warning_on_loopback() {
 
 #[tokio::test]
 async fn a_weak_secret_is_accepted_off_loopback_with_allow_weak_secret() {
-    let dir = TempDir::new();
-    let mut cmd = sesi(dir.path());
+    let home = TempDir::new().expect("temp dir");
+    let mut cmd = sesi_command(home.path());
     cmd.env("SESI_SECRET", "rahasia_dapur_123").args([
         "serve",
         "--addr",
         "0.0.0.0:0",
         "--allow-weak-secret",
     ]);
-    let server = SesiProcess::spawn_command(cmd, &dir);
+    let server = SesiServer::spawn(cmd);
     assert!(server.log().contains("WEAK SECRET"));
     let (status, _) = server.terminate();
     assert!(status.success());
@@ -131,8 +138,7 @@ async fn a_weak_secret_is_accepted_off_loopback_with_allow_weak_secret() {
 
 #[tokio::test]
 async fn sigterm_shuts_down_gracefully_with_exit_code_0() {
-    let dir = TempDir::new();
-    let server = SesiProcess::serve(&dir, &[("SESI_SECRET", STRONG)], &[]);
+    let server = SesiServer::serve(&[("SESI_SECRET", STRONG)], &[]);
     assert_eq!(server.visitor().visit().await, 1);
     let (status, log) = server.terminate();
     assert_eq!(status.code(), Some(0), "{log}");
@@ -141,8 +147,7 @@ async fn sigterm_shuts_down_gracefully_with_exit_code_0() {
 
 #[tokio::test]
 async fn ctrl_c_shuts_down_gracefully_and_every_request_is_logged_with_its_session_outcome() {
-    let dir = TempDir::new();
-    let server = SesiProcess::serve(&dir, &[("SESI_SECRET", STRONG)], &[]);
+    let server = SesiServer::serve(&[("SESI_SECRET", STRONG)], &[]);
     let visitor = server.visitor();
     visitor.visit().await;
     let tampered = tamper(&visitor.cookie().expect("a cookie"));
@@ -179,9 +184,7 @@ async fn ctrl_c_shuts_down_gracefully_and_every_request_is_logged_with_its_sessi
 
 #[tokio::test]
 async fn cookie_settings_come_from_flags_and_environment() {
-    let dir = TempDir::new();
-    let server = SesiProcess::serve(
-        &dir,
+    let server = SesiServer::serve(
         &[("SESI_SECRET", STRONG), ("SESI_COOKIE_NAME", "sid")],
         &["--samesite", "strict", "--httponly", "false"],
     );
@@ -194,7 +197,7 @@ async fn cookie_settings_come_from_flags_and_environment() {
     drop(server);
 
     // The defaults: Pyramid's, except HttpOnly on.
-    let server = SesiProcess::serve(&dir, &[("SESI_SECRET", STRONG)], &[]);
+    let server = SesiServer::serve(&[("SESI_SECRET", STRONG)], &[]);
     let reply = server.visitor().get("/").await;
     let set_cookie = reply.session_set_cookie().expect("a session cookie");
     assert!(set_cookie.contains("; Path=/"), "{set_cookie}");
@@ -205,8 +208,7 @@ async fn cookie_settings_come_from_flags_and_environment() {
 
 #[tokio::test]
 async fn a_second_secret_in_sesi_secret_still_verifies_old_cookies() {
-    let dir = TempDir::new();
-    let old = SesiProcess::serve(&dir, &[("SESI_SECRET", STRONG)], &[]);
+    let old = SesiServer::serve(&[("SESI_SECRET", STRONG)], &[]);
     let visitor = old.visitor();
     visitor.visit().await;
     visitor.visit().await;
@@ -214,7 +216,7 @@ async fn a_second_secret_in_sesi_secret_still_verifies_old_cookies() {
 
     // Rotation: a new secret signs, the old one only verifies.
     let rotated = format!("{},{STRONG}", "n".repeat(64));
-    let new = SesiProcess::serve(&dir, &[("SESI_SECRET", &rotated)], &[]);
+    let new = SesiServer::serve(&[("SESI_SECRET", &rotated)], &[]);
     let visitor = visitor.at(&new.base);
     let page = visitor.get("/session").await;
     assert_eq!(data_status(&page.body), "old-key");
@@ -229,7 +231,7 @@ async fn a_second_secret_in_sesi_secret_still_verifies_old_cookies() {
 
 #[tokio::test]
 async fn a_secret_file_rotation_re_signs_on_a_read_and_the_old_secret_can_then_be_dropped() {
-    let dir = TempDir::new();
+    let dir = TempDir::new().expect("temp dir");
     let file = dir.path().join("secrets");
     let path = file.to_str().expect("a UTF-8 temp path");
     // Reads never re-issue for age: a Set-Cookie on a read can only come from the rotation.
@@ -238,7 +240,7 @@ async fn a_secret_file_rotation_re_signs_on_a_read_and_the_old_secret_can_then_b
     let new_secret = &generated.expose_text().expect("generated secrets are hex")[..64];
 
     std::fs::write(&file, format!("{STRONG}\n")).expect("write the secret file");
-    let a = SesiProcess::serve(&dir, &[], &args);
+    let a = SesiServer::serve(&[], &args);
     let visitor = a.visitor();
     assert_eq!(visitor.visit().await, 1);
     assert_eq!(visitor.visit().await, 2);
@@ -254,7 +256,7 @@ async fn a_secret_file_rotation_re_signs_on_a_read_and_the_old_secret_can_then_b
 
     // The new secret signs, the old one only verifies.
     std::fs::write(&file, format!("{new_secret}\n{STRONG}\n")).expect("write the secret file");
-    let rotated = SesiProcess::serve(&dir, &[], &args);
+    let rotated = SesiServer::serve(&[], &args);
     let visitor = visitor.at(&rotated.base);
     let read = visitor.get("/session").await;
     read.expect_status(200);
@@ -268,7 +270,7 @@ async fn a_secret_file_rotation_re_signs_on_a_read_and_the_old_secret_can_then_b
 
     // Once every visitor has been seen, the old secret goes.
     std::fs::write(&file, format!("{new_secret}\n")).expect("write the secret file");
-    let b = SesiProcess::serve(&dir, &[], &args);
+    let b = SesiServer::serve(&[], &args);
     let visitor = visitor.at(&b.base);
     assert_eq!(data_status(&visitor.get("/session").await.body), "valid");
     assert_eq!(
@@ -280,42 +282,46 @@ async fn a_secret_file_rotation_re_signs_on_a_read_and_the_old_secret_can_then_b
 
 #[test]
 fn bad_flag_values_exit_2_with_a_clear_message() {
-    let dir = TempDir::new();
     for (flag, value) in [
         ("--timeout", "abc"),
         ("--reissue-time", "-1"),
         ("--hashalg", "md5"),
         ("--samesite", "sometimes"),
     ] {
-        let mut cmd = sesi(dir.path());
-        cmd.env("SESI_SECRET", STRONG)
-            .args(["serve", "--addr", "127.0.0.1:1"])
-            .arg(format!("{flag}={value}"));
-        let (status, _, stderr) = run_sesi(cmd);
-        assert_eq!(status.code(), Some(2), "{flag} {value}: {stderr}");
+        let arg = format!("{flag}={value}");
+        let run = run_sesi(
+            &["serve", "--addr", "127.0.0.1:1", &arg],
+            &[("SESI_SECRET", STRONG)],
+            None,
+        );
+        let stderr = &run.stderr;
+        assert_eq!(run.status.code(), Some(2), "{flag} {value}: {stderr}");
         assert!(stderr.contains(flag), "{flag} names the flag: {stderr}");
         assert!(stderr.contains(value), "{flag} names the value: {stderr}");
     }
-    let mut cmd = sesi(dir.path());
-    cmd.env("SESI_SECRET", STRONG)
-        .args(["serve", "--timeout", "abc"]);
-    let (_, _, stderr) = run_sesi(cmd);
+    let run = run_sesi(
+        &["serve", "--timeout", "abc"],
+        &[("SESI_SECRET", STRONG)],
+        None,
+    );
+    let stderr = &run.stderr;
     assert!(stderr.contains("whole number of seconds"), "{stderr}");
     // A bad address is a usage error too.
-    let mut cmd = sesi(dir.path());
-    cmd.env("SESI_SECRET", STRONG)
-        .args(["serve", "--addr", "localhost"]);
-    let (status, _, stderr) = run_sesi(cmd);
-    assert_eq!(status.code(), Some(2), "{stderr}");
+    let run = run_sesi(
+        &["serve", "--addr", "localhost"],
+        &[("SESI_SECRET", STRONG)],
+        None,
+    );
+    let stderr = &run.stderr;
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("HOST:PORT"), "{stderr}");
 }
 
 #[tokio::test]
 async fn two_processes_with_one_secret_serve_one_visitor_alternately() {
-    let dir = TempDir::new();
     let env = [("SESI_SECRET", STRONG)];
-    let a = SesiProcess::serve(&dir, &env, &[]);
-    let b = SesiProcess::serve(&dir, &env, &[]);
+    let a = SesiServer::serve(&env, &[]);
+    let b = SesiServer::serve(&env, &[]);
     let on_a = a.visitor();
     let on_b = on_a.at(&b.base); // the same browser, the same cookie jar
 
@@ -375,8 +381,7 @@ async fn two_processes_with_one_secret_serve_one_visitor_alternately() {
 
 #[tokio::test]
 async fn max_lifetime_starts_a_constantly_active_visitor_afresh_once_the_session_is_older() {
-    let dir = TempDir::new();
-    let server = SesiProcess::serve(&dir, &[("SESI_SECRET", STRONG)], &["--max-lifetime", "2"]);
+    let server = SesiServer::serve(&[("SESI_SECRET", STRONG)], &["--max-lifetime", "2"]);
     let visitor = server.visitor();
     // The session is created while the first visit is under way: between `sent` and `first`.
     let sent = Instant::now();

@@ -1,8 +1,9 @@
 //! The session inspector (`GET /session`) and the pasted-cookie decoder (`GET /session/decode`).
 
-mod common;
-
-use common::*;
+use crate::support::cookie::{decode, tamper};
+use crate::support::html::{all_flashes, data_status, notices, text_of};
+use crate::support::http::percent_encode;
+use crate::support::server::TestServer;
 
 #[tokio::test]
 async fn inspector_shows_a_valid_cookie_and_its_decoded_state() {

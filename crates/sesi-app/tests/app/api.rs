@@ -1,11 +1,13 @@
 //! The JSON API over real HTTP: every route, every error code, the cart limits and the
 //! reserved-key collision (checklist row 51).
 
-mod common;
-
-use common::*;
 use reqwest::Method;
 use serde_json::json;
+
+use crate::support::cookie::forge;
+use crate::support::html::{cart_lines, flash_errors, notices};
+use crate::support::http::{api_lines, lines};
+use crate::support::server::TestServer;
 
 #[tokio::test]
 async fn api_session_tells_the_token_and_increments_nothing() {

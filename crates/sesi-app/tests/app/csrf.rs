@@ -2,11 +2,12 @@
 //! wrong or query-string token with 403 and changes nothing; the token in the `X-CSRF-Token`
 //! header or the `csrf_token` form field is accepted; a reset issues a new token.
 
-mod common;
-
-use common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
+
+use crate::support::html::csrf_field;
+use crate::support::http::{Reply, Visitor, form_encode, percent_encode};
+use crate::support::server::TestServer;
 
 /// A state-changing route and how to call it.
 struct Route {

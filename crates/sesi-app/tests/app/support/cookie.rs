@@ -1,0 +1,58 @@
+//! The session cookie the test servers write: its secret, and reading, forging and tampering
+//! with its values.
+
+use serde_json::Value;
+use sesi::core::{Codec, DEFAULT_SALT, Record, Timestamp};
+use sesi::{HashAlg, Secret, Secrets};
+
+/// The test servers' secret: 64 bytes, so no weak-secret rule gets in the way.
+pub const SECRET: &str = "sesi-app-integration-tests-secret-0123456789abcdef0123456789abcd";
+
+/// The session cookie's name (the default).
+pub const COOKIE: &str = "session";
+
+/// [`SECRET`] as the servers hold it.
+pub fn secrets() -> Secrets {
+    Secrets::new(Secret::new(SECRET).expect("the test secret is long enough"))
+}
+
+/// The codec the servers use, for reading and forging cookies in tests.
+pub fn codec() -> Codec {
+    Codec::new(&secrets(), DEFAULT_SALT, HashAlg::Sha512)
+}
+
+/// Verifies and decodes a cookie value with [`SECRET`]; panics when it does not verify.
+pub fn decode(value: &str) -> Record {
+    codec()
+        .decode(value)
+        .unwrap_or_else(|e| {
+            let start: String = value.chars().take(40).collect();
+            panic!("cookie {start}... does not verify: {e}")
+        })
+        .record
+}
+
+/// Signs `state` into a cookie value, accessed and created now.
+pub fn forge(state: Value) -> String {
+    let Value::Object(map) = state else {
+        panic!("a session state is a JSON object")
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_secs() as i64;
+    codec().encode(&Record::new(Timestamp::Int(now), Timestamp::Int(now), map))
+}
+
+/// `value` with the base64url character at `index` replaced by another one, so the value stays
+/// well-formed but its decoded bytes change.
+pub fn flip_char(value: &str, index: usize) -> String {
+    let mut chars: Vec<char> = value.chars().collect();
+    chars[index] = if chars[index] == 'A' { 'B' } else { 'A' };
+    chars.into_iter().collect()
+}
+
+/// Changes one character in the middle of a cookie value, so it no longer verifies.
+pub fn tamper(value: &str) -> String {
+    flip_char(value, value.len() / 2)
+}

@@ -1,0 +1,294 @@
+//! Programs the tests start, above all the built `sesi` binary: every test that runs it goes
+//! through here, either to completion ([`run_sesi`]) or as a [`SesiServer`] that is known to
+//! listen, logs to a file, takes signals and is killed on drop. [`Spawned`], the child-process
+//! part, is shared with the other programs the tests start (the Pyramid app, redis-server).
+
+use std::io::{Read, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+use super::http::Visitor;
+
+/// Longest a program may take to start listening.
+const STARTUP: Duration = Duration::from_secs(30);
+/// Longest a program run to completion may take.
+const RUN: Duration = Duration::from_secs(30);
+/// Longest a program may take to exit after a signal.
+const STOP: Duration = Duration::from_secs(10);
+
+/// `sesi` with a clean environment: none of the caller's `SESI_*` variables, `XDG_DATA_HOME` and
+/// `HOME` inside `home` (where a generated secret is kept), logs at info without colours, and
+/// stdin closed.
+pub fn sesi_command(home: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sesi"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("SESI_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.env("XDG_DATA_HOME", home.join("data"))
+        .env("HOME", home.join("home"))
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    cmd
+}
+
+// ---------------------------------------------------------------------------------------------
+// To completion.
+
+/// How a program run to completion exited, and what it printed.
+#[derive(Debug)]
+pub struct Run {
+    /// The exit status.
+    pub status: ExitStatus,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// Runs `sesi ARGS` to completion: the clean environment of [`sesi_command`] plus `env`, a home
+/// of its own, and `stdin` if given.
+pub fn run_sesi(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Run {
+    let home = TempDir::new().expect("a temporary home");
+    let mut cmd = sesi_command(home.path());
+    cmd.args(args).envs(env.iter().copied());
+    run(cmd, stdin)
+}
+
+/// Runs `cmd` to completion, feeding it `stdin`; kills it and panics if it takes longer than
+/// [`RUN`].
+pub fn run(mut cmd: Command, stdin: Option<&str>) -> Run {
+    let input = if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    };
+    let mut child = cmd
+        .stdin(input)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    if let Some(text) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin is piped");
+        pipe.write_all(text.as_bytes()).expect("write stdin");
+    }
+    let stdout = read_in_background(child.stdout.take().expect("stdout is piped"));
+    let stderr = read_in_background(child.stderr.take().expect("stderr is piped"));
+    let deadline = Instant::now() + RUN;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("poll the child") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} did not finish within {RUN:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let text = |reader: std::thread::JoinHandle<Vec<u8>>, what: &str| {
+        let bytes = reader.join().expect("the pipe reader does not panic");
+        String::from_utf8(bytes).unwrap_or_else(|e| panic!("{cmd:?}: {what} is not UTF-8: {e}"))
+    };
+    Run {
+        status,
+        stdout: text(stdout, "stdout"),
+        stderr: text(stderr, "stderr"),
+    }
+}
+
+/// Reads a pipe to its end on a thread of its own, so that a full pipe never stalls the child.
+fn read_in_background(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// In the background.
+
+/// A program running in the background: its stdout and stderr go to a log file of its own; it is
+/// killed on drop, and then its log is shown if the test is failing.
+pub struct Spawned {
+    name: String,
+    child: Option<Child>,
+    log: PathBuf,
+    _dir: TempDir,
+}
+
+impl Spawned {
+    /// Starts `cmd`; `name` names it in failure messages.
+    pub fn start(name: &str, mut cmd: Command) -> Spawned {
+        let dir = TempDir::new().expect("a temporary log directory");
+        let log = dir.path().join("log");
+        let file = std::fs::File::create(&log).expect("create the log file");
+        let child = cmd
+            .stdout(file.try_clone().expect("dup the log file"))
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name} ({cmd:?}): {e}"));
+        Spawned {
+            name: name.to_owned(),
+            child: Some(child),
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// Everything the program logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The exit status, once the program has exited.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        let child = self.child.as_mut()?;
+        child.try_wait().expect("poll the child")
+    }
+
+    /// Polls the log until `find` reads what it looks for in it; panics when the program exits
+    /// first or [`STARTUP`] passes.
+    pub fn wait_for<T>(&mut self, what: &str, mut find: impl FnMut(&str) -> Option<T>) -> T {
+        let deadline = Instant::now() + STARTUP;
+        loop {
+            let log = self.log();
+            if let Some(found) = find(&log) {
+                return found;
+            }
+            if let Some(status) = self.exited() {
+                panic!("{} exited with {status} before {what}:\n{log}", self.name);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not reach {what} within {STARTUP:?}:\n{log}",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends a signal (`TERM`, `INT`) and waits (at most [`STOP`]) for the exit status.
+    pub fn signal(&mut self, signal: &str) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let sent = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -{signal} failed");
+        let deadline = Instant::now() + STOP;
+        loop {
+            if let Some(status) = child.try_wait().expect("poll the child") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "{} did not stop within {STOP:?} of SIG{signal}:\n{}",
+                    self.name,
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills the program (SIGKILL) and waits for it.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!("---- {} log ----\n{}", self.name, self.log());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// `sesi serve`.
+
+/// A running `sesi serve`, known to listen.
+pub struct SesiServer {
+    process: Spawned,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    _home: Option<TempDir>,
+}
+
+impl SesiServer {
+    /// `sesi serve --addr 127.0.0.1:0 ARGS` with `env` and a home of its own.
+    pub fn serve(env: &[(&str, &str)], args: &[&str]) -> SesiServer {
+        let home = TempDir::new().expect("a temporary home");
+        let mut cmd = sesi_command(home.path());
+        cmd.args(["serve", "--addr", "127.0.0.1:0"])
+            .args(args)
+            .envs(env.iter().copied());
+        SesiServer {
+            _home: Some(home),
+            ..SesiServer::spawn(cmd)
+        }
+    }
+
+    /// Runs `cmd` (a [`sesi_command`] for `serve` on port 0) and waits until its log names the
+    /// port it listens on and that port accepts connections.
+    pub fn spawn(cmd: Command) -> SesiServer {
+        const MARK: &str = "sesi listening on http://";
+        let mut process = Spawned::start("sesi serve", cmd);
+        let addr = process.wait_for("listening", |log| {
+            let at = log.find(MARK)?;
+            let addr: SocketAddr = log[at + MARK.len()..]
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()?;
+            // Bound to 0.0.0.0 or 127.0.0.1, it is reached on 127.0.0.1.
+            let addr = SocketAddr::from(([127, 0, 0, 1], addr.port()));
+            TcpStream::connect_timeout(&addr, Duration::from_millis(200))
+                .ok()
+                .map(|_| addr)
+        });
+        SesiServer {
+            process,
+            base: format!("http://{addr}"),
+            _home: None,
+        }
+    }
+
+    /// A new visitor (empty cookie jar) of this server.
+    pub fn visitor(&self) -> Visitor {
+        Visitor::new(&self.base)
+    }
+
+    /// Everything the server logged so far.
+    pub fn log(&self) -> String {
+        self.process.log()
+    }
+
+    /// Sends SIGTERM and waits for the exit status and the whole log.
+    pub fn terminate(self) -> (ExitStatus, String) {
+        self.signal("TERM")
+    }
+
+    /// Sends a signal (`TERM`, `INT`) and waits for the exit status and the whole log.
+    pub fn signal(mut self, signal: &str) -> (ExitStatus, String) {
+        let status = self.process.signal(signal);
+        (status, self.log())
+    }
+}
