@@ -52,6 +52,15 @@ pub struct Run {
     pub stderr: String,
 }
 
+impl Run {
+    /// The exit code.
+    pub fn code(&self) -> i32 {
+        self.status
+            .code()
+            .expect("exited normally, not by a signal")
+    }
+}
+
 /// Runs `sesi ARGS` to completion: the clean environment of [`sesi_command`] plus `env`, a home
 /// of its own, and `stdin` if given.
 pub fn run_sesi(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Run {

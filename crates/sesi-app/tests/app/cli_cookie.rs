@@ -1,69 +1,36 @@
 //! `sesi cookie decode`, `sesi cookie encode` and `sesi keygen`, run as the built binary, against
 //! the known answers Pyramid produced (`crates/sesi-core/tests/data/pyramid-cookies.json`). No
-//! Python needed; `tests/interop.rs` checks the same tools against the live Pyramid.
+//! Python needed; `interop::cli` checks the same tools against the live Pyramid.
 
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
+use tempfile::TempDir;
 
-const SESI: &str = env!("CARGO_BIN_EXE_sesi");
+use crate::support::process::{Run, run_sesi};
 
 /// The secret of the vectors.
 const SECRET: &str = "rahasia_dapur_123";
 
 /// `sesi ARGS` with `stdin`, with none of the caller's SESI_* variables, plus `env`.
-fn sesi_env(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(SESI);
-    for (var, _) in std::env::vars_os() {
-        if var.to_string_lossy().starts_with("SESI_") {
-            cmd.env_remove(var);
-        }
-    }
-    cmd.args(args)
-        .envs(env.iter().copied())
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("run sesi");
-    if let Some(text) = stdin {
-        let mut pipe = child.stdin.take().expect("stdin is piped");
-        pipe.write_all(text.as_bytes()).expect("write stdin");
-    }
-    child.wait_with_output().expect("wait for sesi")
+fn sesi_env(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
+    run_sesi(args, env, stdin)
 }
 
-fn sesi(args: &[&str]) -> Output {
+fn sesi(args: &[&str]) -> Run {
     sesi_env(args, None, &[])
 }
 
-fn out(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("UTF-8 stdout")
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).expect("UTF-8 stderr")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited normally")
-}
-
 /// Exit 0 and the standard output.
-fn ok(o: &Output) -> String {
-    assert_eq!(code(o), 0, "stdout:\n{}stderr:\n{}", out(o), err(o));
-    out(o)
+fn ok(o: &Run) -> String {
+    assert_eq!(o.code(), 0, "stdout:\n{}stderr:\n{}", o.stdout, o.stderr);
+    o.stdout.clone()
 }
 
 /// A non-zero exit with exactly one line on stderr, which contains every one of `needles`.
-fn fails(o: &Output, expected: i32, needles: &[&str]) {
-    let stderr = err(o);
-    assert_eq!(code(o), expected, "stdout:\n{}stderr:\n{stderr}", out(o));
+fn fails(o: &Run, expected: i32, needles: &[&str]) {
+    let stderr = &o.stderr;
+    assert_eq!(o.code(), expected, "stdout:\n{}stderr:\n{stderr}", o.stdout);
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
     for needle in needles {
         assert!(stderr.contains(needle), "{needle:?} not in {stderr:?}");
@@ -221,8 +188,8 @@ fn decode_names_the_fallback_secret_that_verified() {
     assert_eq!(printed_state(&stdout), json!({"counter": 1}));
 
     // The same from a secret file, one per line, and from SESI_SECRET.
-    let dir = tempdir("fallback");
-    let file = dir.join("secrets");
+    let dir = TempDir::new().expect("temp dir");
+    let file = dir.path().join("secrets");
     std::fs::write(&file, format!("first\nsecond\n{SECRET}\n")).expect("write");
     let path = file.to_str().expect("UTF-8 path");
     let stdout = ok(&sesi(&[
@@ -257,7 +224,7 @@ fn decode_refuses_every_invalid_vector_with_one_line() {
         args.push(&c.cookie);
         let o = sesi(&args);
         fails(&o, 1, &["sesi: cookie does not verify: "]);
-        assert_eq!(out(&o), "", "{}: nothing on stdout", c.name);
+        assert_eq!(o.stdout, "", "{}: nothing on stdout", c.name);
     }
 }
 
@@ -583,8 +550,8 @@ fn bad_input_exits_non_zero_with_a_clear_message() {
         "yesterday",
         "{}",
     ]);
-    assert_eq!(code(&o), 2);
-    assert!(err(&o).contains("not a JSON number"), "{}", err(&o));
+    assert_eq!(o.code(), 2);
+    assert!(o.stderr.contains("not a JSON number"), "{}", o.stderr);
 }
 
 #[test]
@@ -611,17 +578,17 @@ fn unknown_hashalg_is_refused_by_both_subcommands() {
         ],
     ] {
         let o = sesi(&sub);
-        assert_eq!(code(&o), 2, "{sub:?}");
-        assert!(err(&o).contains("md5"), "{}", err(&o));
-        assert_eq!(out(&o), "");
+        assert_eq!(o.code(), 2, "{sub:?}");
+        assert!(o.stderr.contains("md5"), "{}", o.stderr);
+        assert_eq!(o.stdout, "");
     }
 }
 
 #[test]
 fn unreadable_or_empty_secret_file_is_an_error() {
     let c = vector("counter");
-    let dir = tempdir("secret-file");
-    let missing = dir.join("missing");
+    let dir = TempDir::new().expect("temp dir");
+    let missing = dir.path().join("missing");
     let missing = missing.to_str().expect("UTF-8 path");
     for args in [
         vec!["cookie", "decode", "--secret-file", missing, &c.cookie],
@@ -629,7 +596,7 @@ fn unreadable_or_empty_secret_file_is_an_error() {
     ] {
         fails(&sesi(&args), 2, &["cannot read secret file", missing]);
     }
-    let empty = dir.join("empty");
+    let empty = dir.path().join("empty");
     std::fs::write(&empty, "\n  \n").expect("write");
     let empty = empty.to_str().expect("UTF-8 path");
     fails(
@@ -675,16 +642,6 @@ fn keygen_secret_works_as_sesi_secret() {
     // And only that secret.
     let o = sesi(&["cookie", "decode", "--secret", SECRET, cookie.trim()]);
     fails(&o, 1, &["does not verify"]);
-}
-
-/// A fresh directory under the target dir's tmp (removed first if a previous run left it).
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("cli_cookie")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir
 }
 
 /// Regression: a base64url value may start with `-`; it must be read as the cookie, not as an
@@ -750,7 +707,7 @@ fn the_cookie_tools_read_salt_and_hashalg_from_the_environment_like_serve() {
 
 #[test]
 fn a_secret_and_a_secret_file_together_are_refused_not_guessed() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = TempDir::new().expect("temp dir");
     let file = dir.path().join("secret");
     std::fs::write(&file, format!("{SECRET}\n")).expect("write");
     let file = file.to_str().expect("UTF-8 path");
@@ -759,6 +716,6 @@ fn a_secret_and_a_secret_file_together_are_refused_not_guessed() {
         None,
         &[("SESI_SECRET", SECRET)],
     );
-    assert_eq!(code(&out), 2, "{}", err(&out));
-    assert!(err(&out).contains("--secret-file"), "{}", err(&out));
+    assert_eq!(out.code(), 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--secret-file"), "{}", out.stderr);
 }
