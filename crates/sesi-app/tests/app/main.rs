@@ -11,3 +11,4 @@ mod honest_limits;
 mod inspector;
 mod pages;
 mod serve;
+mod stores;

@@ -2,7 +2,8 @@
 //! with its values.
 
 use serde_json::Value;
-use sesi::core::{Codec, DEFAULT_SALT, Record, Timestamp};
+use sesi::core::store::SessionId;
+use sesi::core::{Codec, CookieContent, DEFAULT_SALT, Record, Timestamp};
 use sesi::{HashAlg, Secret, Secrets};
 
 /// The test servers' secret: 64 bytes, so no weak-secret rule gets in the way.
@@ -30,6 +31,21 @@ pub fn decode(value: &str) -> Record {
             panic!("cookie {start}... does not verify: {e}")
         })
         .record
+}
+
+/// Verifies a cookie value that may hold the state or a store's session id.
+pub fn content(value: &str) -> CookieContent {
+    codec()
+        .decode_any(value)
+        .unwrap_or_else(|e| panic!("a cookie sesi signed: {e}"))
+}
+
+/// The session id in a store cookie; panics on a cookie that holds the state.
+pub fn id_of(value: &str) -> SessionId {
+    match content(value) {
+        CookieContent::Id { id, .. } => id,
+        CookieContent::State(d) => panic!("expected an id cookie, got the state {:?}", d.record),
+    }
 }
 
 /// Signs `state` into a cookie value, accessed and created now.

@@ -292,6 +292,16 @@ impl Visitor {
         counter(&reply.body)
     }
 
+    /// Counts through the API (`POST /api/counter` with a JSON body) and returns the count.
+    pub async fn count(&self, token: &str) -> i64 {
+        let reply = self
+            .api(Method::POST, "/api/counter", Some(json!({})), Some(token))
+            .await;
+        reply.expect_status(200).json()["counter"]
+            .as_i64()
+            .expect("an integer")
+    }
+
     /// The cart as `[(product id, quantity)]`, from `GET /api/cart` (which pops no flash).
     pub async fn cart(&self) -> Vec<(String, u64)> {
         api_lines(&self.get_json("/api/cart").await)

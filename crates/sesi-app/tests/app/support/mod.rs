@@ -3,5 +3,8 @@
 pub mod cookie;
 pub mod html;
 pub mod http;
+pub mod net;
 pub mod process;
+pub mod redis;
 pub mod server;
+pub mod skip;

@@ -290,6 +290,21 @@ impl SesiServer {
         self.process.log()
     }
 
+    /// Still running, and nothing panicked.
+    #[track_caller]
+    pub fn assert_healthy(&mut self) {
+        assert!(
+            self.process.exited().is_none(),
+            "sesi serve exited:\n{}",
+            self.log()
+        );
+        assert!(
+            !self.log().contains("panicked"),
+            "a panic in the log:\n{}",
+            self.log()
+        );
+    }
+
     /// Sends SIGTERM and waits for the exit status and the whole log.
     pub fn terminate(self) -> (ExitStatus, String) {
         self.signal("TERM")
