@@ -9,6 +9,7 @@ mod cookie_input;
 mod csrf;
 mod honest_limits;
 mod inspector;
+mod interop;
 mod pages;
 mod serve;
 mod stores;

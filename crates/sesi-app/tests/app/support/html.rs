@@ -102,3 +102,20 @@ pub fn data_status(body: &str) -> String {
         .unwrap_or_else(|| panic!("no data-status on the page: {body}"))
         .to_owned()
 }
+
+/// Every flash paragraph (`<p class="flash...">`) in page order, as `(class, text)`, the text
+/// as written (not unescaped).
+pub fn flash_paragraphs(body: &str) -> Vec<(String, String)> {
+    body.split(r#"<p class="flash"#)
+        .skip(1)
+        .map(|rest| {
+            let class = rest.split('"').next().unwrap_or_default();
+            let text = rest
+                .split_once('>')
+                .and_then(|(_, t)| t.split_once("</p>"))
+                .map(|(t, _)| t)
+                .unwrap_or_default();
+            (format!("flash{class}"), text.to_owned())
+        })
+        .collect()
+}

@@ -176,6 +176,11 @@ impl Visitor {
             .find_map(|(n, v)| (n == name).then_some(v))
     }
 
+    /// The names of all cookies in the jar.
+    pub fn cookie_names(&self) -> Vec<String> {
+        self.cookies().into_iter().map(|(n, _)| n).collect()
+    }
+
     fn cookies(&self) -> Vec<(String, String)> {
         let (jar, url) = self.jar();
         let Some(header) = jar.cookies(&url) else {
@@ -189,6 +194,17 @@ impl Visitor {
                 Some((n.to_owned(), v.to_owned()))
             })
             .collect()
+    }
+
+    /// Puts `name=value` in the jar, replacing the cookie of that name.
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        let (jar, url) = self.jar();
+        jar.add_cookie_str(&format!("{name}={value}; Path=/"), &url);
+        assert_eq!(
+            self.cookie_named(name).as_deref(),
+            Some(value),
+            "cookie replaced"
+        );
     }
 
     /// Sends a request; `headers` are extra request headers.
@@ -230,6 +246,19 @@ impl Visitor {
     /// `GET path`, expecting 200 and JSON.
     pub async fn get_json(&self, path: &str) -> Value {
         self.get(path).await.expect_status(200).json()
+    }
+
+    /// `POST path` with no body, expecting 200 and JSON.
+    pub async fn post_json(&self, path: &str) -> Value {
+        let reply = self.send(Method::POST, path, &[], None).await;
+        reply.expect_status(200).json()
+    }
+
+    /// `GET path`, expecting 200, as text.
+    pub async fn get_text(&self, path: &str) -> String {
+        let reply = self.get(path).await;
+        reply.expect_status(200);
+        reply.body
     }
 
     /// `POST path` with an `application/x-www-form-urlencoded` body.

@@ -5,6 +5,7 @@ pub mod html;
 pub mod http;
 pub mod net;
 pub mod process;
+pub mod pyramid;
 pub mod redis;
 pub mod server;
 pub mod skip;

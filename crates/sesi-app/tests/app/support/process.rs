@@ -164,13 +164,14 @@ impl Spawned {
         child.try_wait().expect("poll the child")
     }
 
-    /// Polls the log until `find` reads what it looks for in it; panics when the program exits
-    /// first or [`STARTUP`] passes.
+    /// Polls the log until `find` reads what it looks for in its complete lines (never in a line
+    /// still being written); panics when the program exits first or [`STARTUP`] passes.
     pub fn wait_for<T>(&mut self, what: &str, mut find: impl FnMut(&str) -> Option<T>) -> T {
         let deadline = Instant::now() + STARTUP;
         loop {
             let log = self.log();
-            if let Some(found) = find(&log) {
+            let complete = log.rfind('\n').map_or("", |end| &log[..=end]);
+            if let Some(found) = find(complete) {
                 return found;
             }
             if let Some(status) = self.exited() {
