@@ -4,6 +4,7 @@
 mod support;
 
 mod api;
+mod browser;
 mod cli_cookie;
 mod cookie_input;
 mod csrf;

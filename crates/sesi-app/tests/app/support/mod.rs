@@ -1,5 +1,6 @@
 //! What the tests stand on, one module per role.
 
+pub mod browser;
 pub mod cookie;
 pub mod html;
 pub mod http;

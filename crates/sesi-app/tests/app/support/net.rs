@@ -1,7 +1,9 @@
 //! Ports on 127.0.0.1, for the programs that must be told one (redis-server, chromedriver).
 //! `sesi serve` is not among them: it binds port 0 and says which port it got.
 
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
+use std::process::Child;
+use std::time::{Duration, Instant};
 
 /// A port on 127.0.0.1 that was free a moment ago: the OS picks it, and it is released for the
 /// caller to hand to a program, which may (rarely) find it taken by then.
@@ -10,4 +12,25 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .expect("the OS hands out a free port on 127.0.0.1")
         .port()
+}
+
+/// Polls until `127.0.0.1:port` accepts connections; panics after `timeout`, or as soon as
+/// `child`, which should listen there, has exited.
+pub fn wait_for_port(what: &str, port: u16, timeout: Duration, child: &mut Child) {
+    let start = Instant::now();
+    loop {
+        if TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200))
+            .is_ok()
+        {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited with {status} before listening on port {port}");
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "{what} did not listen on port {port} within {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

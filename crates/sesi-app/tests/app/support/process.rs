@@ -291,6 +291,13 @@ impl SesiServer {
         self.process.log()
     }
 
+    /// The last `n` lines of the log.
+    pub fn log_tail(&self, n: usize) -> String {
+        let log = self.log();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+
     /// Still running, and nothing panicked.
     #[track_caller]
     pub fn assert_healthy(&mut self) {

@@ -1,14 +1,16 @@
-//! What the browser tests stand on: a real `sesi serve`, a chromedriver, and headless Chromium
-//! sessions with fresh profiles, each wrapped so that every wait is bounded and every failed check
-//! says what it expected, what it saw, and leaves a screenshot under `target/browser-failures/`.
+//! What the browser tests stand on: chromedriver and headless Chromium sessions with fresh
+//! profiles, pointed at a real `sesi serve`, each wrapped so that every wait is bounded and every
+//! failed check says what it expected, what it saw, and leaves a screenshot under
+//! `$CARGO_TARGET_TMPDIR/browser-failures/`.
+//!
+//! Needs Chromium and chromedriver (`scripts/install-test-deps.sh --only browser`, or
+//! `SESI_CHROMIUM` / `SESI_CHROMEDRIVER`); without them the tests skip (see [`skip`]).
 
 use std::fmt::{Debug, Display};
-use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use fantoccini::error::CmdError;
@@ -16,13 +18,17 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use tempfile::TempDir;
 
+use super::net::{free_port, wait_for_port};
+use super::process::SesiServer;
+use super::skip::skip;
+
 /// Longest a single WebDriver command may take (a page load included).
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(20);
 /// Longest to wait for an element to appear or a page to be replaced.
 const WAIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest to wait for Chromium to start (a cold start on two busy cores is slow).
 const SESSION_TIMEOUT: Duration = Duration::from_secs(60);
-/// Longest to wait for `sesi serve` or chromedriver to listen.
+/// Longest to wait for chromedriver to listen.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The Chromium flags the issue prescribes: headless, and nothing that reaches for the network
@@ -38,20 +44,20 @@ const CHROMIUM_FLAGS: [&str; 8] = [
     "--window-size=1200,900",
 ];
 
-/// The repository root (two levels above this crate).
-pub fn repo_root() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    root.canonicalize().unwrap_or(root)
-}
-
-/// Where the screenshots shown in the README live.
+/// Where the screenshots shown in the README are written: `docs/screenshots/` when
+/// `SESI_SCREENSHOTS=1`, otherwise (so that a test run never changes a tracked file) a directory
+/// under the target dir.
 pub fn screenshots_dir() -> PathBuf {
-    repo_root().join("docs/screenshots")
+    if std::env::var_os("SESI_SCREENSHOTS").is_some_and(|v| v == "1") {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots")
+    } else {
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots")
+    }
 }
 
 /// Where a failing check leaves its screenshot.
 pub fn failures_dir() -> PathBuf {
-    repo_root().join("target/browser-failures")
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-failures")
 }
 
 /// The browser and its driver.
@@ -61,11 +67,9 @@ pub struct Tools {
     chromedriver: PathBuf,
 }
 
-/// Finds Chromium and chromedriver (`SESI_CHROMIUM` / `SESI_CHROMEDRIVER`, else `/usr/bin`).
-///
-/// When one is missing: under CI (`CI` set) this panics, because a skipped browser suite would
-/// hide a broken install step; elsewhere it prints a loud notice and returns `None`.
-pub fn tools(test: &str) -> Option<Tools> {
+/// Finds Chromium and chromedriver (`SESI_CHROMIUM` / `SESI_CHROMEDRIVER`, else `/usr/bin`), or
+/// `None` when one is missing (the test is skipped, see [`skip`]).
+pub fn tools() -> Option<Tools> {
     let find = |var: &str, default: &str| {
         std::env::var_os(var)
             .filter(|v| !v.is_empty())
@@ -91,145 +95,8 @@ pub fn tools(test: &str) -> Option<Tools> {
     if missing.is_empty() {
         return Some(tools);
     }
-    let message = format!(
-        "the browser tests need {}. Install them with `scripts/install-test-deps.sh --only browser`",
-        missing.join(" and ")
-    );
-    if std::env::var_os("CI").is_some() {
-        panic!("{message} (CI is set, so a missing browser is a failure, not a skip)");
-    }
-    let bar = "!".repeat(78);
-    eprintln!("\n{bar}\n!! SKIPPED browser test `{test}`: {message}.\n{bar}\n");
+    skip(&format!("the browser tests need {}", missing.join(" and ")));
     None
-}
-
-/// A free TCP port on 127.0.0.1 (the OS picks it; the port is released for the caller to use).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("the OS can hand out a free port on 127.0.0.1")
-}
-
-/// Polls until `addr` accepts TCP connections, or panics after `timeout`.
-fn wait_for_port(what: &str, addr: &str, timeout: Duration, child: &mut Child) {
-    let start = Instant::now();
-    loop {
-        if TcpStream::connect(addr).is_ok() {
-            return;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("{what} exited with {status} before listening on {addr}");
-        }
-        assert!(
-            start.elapsed() < timeout,
-            "{what} did not listen on {addr} within {timeout:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// A running `sesi serve` on a free port of 127.0.0.1, with its own data directory; killed on
-/// drop.
-pub struct Server {
-    child: Child,
-    base: String,
-    log: Arc<Mutex<Vec<String>>>,
-    _data: TempDir,
-}
-
-impl Server {
-    /// Starts the real `sesi` binary and waits until it listens.
-    ///
-    /// # Panics
-    /// When the binary cannot start or does not listen within the startup timeout.
-    pub fn start() -> Server {
-        let data = TempDir::new().expect("a temporary data directory");
-        let port = free_port();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sesi"));
-        // Settings from the developer's environment would change what the tests see.
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("SESI_") {
-                cmd.env_remove(key);
-            }
-        }
-        cmd.args(["serve", "--addr", &format!("127.0.0.1:{port}")])
-            .env("SESI_SECRET", "browser-tests-secret-".repeat(4))
-            .env("XDG_DATA_HOME", data.path())
-            .env("NO_COLOR", "1")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("`sesi serve` starts");
-        // Drain both pipes for the whole run (a full pipe would stall the server) and keep the
-        // lines for failure messages.
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel::<()>();
-        for pipe in [
-            child
-                .stdout
-                .take()
-                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let log = Arc::clone(&log);
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                    if line.contains("listening on http://") {
-                        let _ = tx.send(());
-                    }
-                    let mut log = log
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    log.push(line);
-                }
-            });
-        }
-        drop(tx);
-        if rx.recv_timeout(STARTUP_TIMEOUT).is_err() {
-            let _ = child.kill();
-            let _ = child.wait();
-            let log = log
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            panic!(
-                "`sesi serve` did not report listening within {STARTUP_TIMEOUT:?}; its output:\n{}",
-                log.join("\n")
-            );
-        }
-        let addr = format!("127.0.0.1:{port}");
-        wait_for_port("`sesi serve`", &addr, STARTUP_TIMEOUT, &mut child);
-        Server {
-            child,
-            base: format!("http://{addr}"),
-            log,
-            _data: data,
-        }
-    }
-
-    /// The last `n` lines the server logged.
-    fn log_tail(&self, n: usize) -> String {
-        let log = self
-            .log
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        log[log.len().saturating_sub(n)..].join("\n")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A chromedriver on a free port, in its own process group so that dropping it also ends every
@@ -256,11 +123,10 @@ impl Driver {
             .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", tools.chromedriver.display()));
-        let addr = format!("127.0.0.1:{port}");
-        wait_for_port("chromedriver", &addr, STARTUP_TIMEOUT, &mut child);
+        wait_for_port("chromedriver", port, STARTUP_TIMEOUT, &mut child);
         Driver {
             child,
-            url: format!("http://{addr}"),
+            url: format!("http://127.0.0.1:{port}"),
             tools: tools.clone(),
             profiles: Mutex::new(Vec::new()),
         }
@@ -288,7 +154,7 @@ impl Drop for Driver {
 pub struct Browser<'a> {
     client: Client,
     name: String,
-    server: &'a Server,
+    server: &'a SesiServer,
 }
 
 impl<'a> Browser<'a> {
@@ -297,7 +163,7 @@ impl<'a> Browser<'a> {
     ///
     /// # Panics
     /// When the browser session cannot be created within the timeout.
-    pub async fn open(driver: &Driver, server: &'a Server, name: &str) -> Browser<'a> {
+    pub async fn open(driver: &Driver, server: &'a SesiServer, name: &str) -> Browser<'a> {
         let profile = TempDir::new().expect("a temporary browser profile");
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| (*s).to_owned()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
@@ -347,7 +213,7 @@ impl<'a> Browser<'a> {
         &self.client
     }
 
-    /// Saves a screenshot under `target/browser-failures/` and panics with `expected` and `saw`.
+    /// Saves a screenshot under [`failures_dir`] and panics with `expected` and `saw`.
     pub async fn fail<T>(&self, step: &str, expected: impl Display, saw: impl Display) -> T {
         let slug: String = format!("{}-{step}", self.name)
             .chars()
@@ -580,8 +446,8 @@ impl<'a> Browser<'a> {
         }
     }
 
-    /// Saves a screenshot of the whole current page (not only the viewport) to
-    /// `docs/screenshots/{file}`: the window is stretched to the page's height for the shot.
+    /// Saves a screenshot of the whole current page (not only the viewport) as `file` in
+    /// [`screenshots_dir`]: the window is stretched to the page's height for the shot.
     pub async fn save_screenshot(&self, file: &str) {
         let step = format!("screenshot {file}");
         let (width, height) = self.run(&step, self.client.get_window_size()).await;

@@ -1,31 +1,32 @@
 //! End to end in a real headless Chromium, driven through WebDriver (chromedriver) against the
 //! real `sesi serve` on 127.0.0.1: what a person sees in the tutorial, checked automatically.
 //!
-//! Needs Chromium and chromedriver (`scripts/install-test-deps.sh --only browser`, or
-//! `SESI_CHROMIUM` / `SESI_CHROMEDRIVER`). Without them the tests skip loudly, except under CI,
-//! where they fail. They also refresh `docs/screenshots/{counter,cart,inspector}.png`, and a
-//! failing check leaves a screenshot in `target/browser-failures/`.
+//! The tests also take the README's screenshots (`counter.png`, `cart.png`, `inspector.png`):
+//! into `docs/screenshots/` with `SESI_SCREENSHOTS=1`, under the target dir otherwise (see
+//! [`screenshots_dir`](crate::support::browser::screenshots_dir)).
 
-mod browser_support;
+use crate::support::browser::{Browser, Driver, tools};
+use crate::support::cookie::{SECRET, flip_char};
+use crate::support::process::SesiServer;
 
-use browser_support::{Browser, Driver, Server, tools};
+/// `sesi serve` for a browser.
+fn serve() -> SesiServer {
+    SesiServer::serve(&[("SESI_SECRET", SECRET)], &[])
+}
 
 /// Flips the sixth character of a cookie value, inside its signature (the value starts with the
 /// signature), keeping it in the base64 alphabet so that only the signature check can fail.
 /// `None` for a value too short to hold a signature.
 fn flip_one_char(value: &str) -> Option<String> {
-    let mut chars: Vec<char> = value.chars().collect();
-    let c = chars.get_mut(5)?;
-    *c = if *c == 'A' { 'B' } else { 'A' };
-    Some(chars.into_iter().collect())
+    (value.chars().count() > 5).then(|| flip_char(value, 5))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counter_is_per_browser_and_language_is_remembered() {
-    let Some(tools) = tools("counter_is_per_browser_and_language_is_remembered") else {
+    let Some(tools) = tools() else {
         return;
     };
-    let server = Server::start();
+    let server = serve();
     let driver = Driver::start(&tools);
     let first = Browser::open(&driver, &server, "counter-first-profile").await;
 
@@ -114,10 +115,10 @@ async fn counter_is_per_browser_and_language_is_remembered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cart_inspector_tampering_and_reset() {
-    let Some(tools) = tools("cart_inspector_tampering_and_reset") else {
+    let Some(tools) = tools() else {
         return;
     };
-    let server = Server::start();
+    let server = serve();
     let driver = Driver::start(&tools);
     let b = Browser::open(&driver, &server, "cart").await;
 
