@@ -7,6 +7,7 @@
 
 use crate::support::browser::{Browser, Driver, tools};
 use crate::support::cookie::{SECRET, flip_char};
+use crate::support::load;
 use crate::support::process::SesiServer;
 
 /// `sesi serve` for a browser.
@@ -23,6 +24,7 @@ fn flip_one_char(value: &str) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counter_is_per_browser_and_language_is_remembered() {
+    let _machine = load::whole().await;
     let Some(tools) = tools() else {
         return;
     };
@@ -115,6 +117,7 @@ async fn counter_is_per_browser_and_language_is_remembered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cart_inspector_tampering_and_reset() {
+    let _machine = load::whole().await;
     let Some(tools) = tools() else {
         return;
     };

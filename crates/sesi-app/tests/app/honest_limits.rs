@@ -10,10 +10,12 @@ use serde_json::json;
 use crate::support::cookie::{decode, forge};
 use crate::support::html::{counter, data_status, text_of};
 use crate::support::http::{api_lines, lines};
+use crate::support::load;
 use crate::support::server::{TestServer, settings};
 
 #[tokio::test]
 async fn replay_after_reset_is_possible_until_timeout() {
+    let _share = load::share().await;
     const TIMEOUT: u64 = 2;
     let mut settings = settings();
     settings.timeout = Some(TIMEOUT);

@@ -10,6 +10,7 @@ use tempfile::TempDir;
 use crate::support::cookie::tamper;
 use crate::support::html::{cart_lines, data_status};
 use crate::support::http::Visitor;
+use crate::support::load;
 use crate::support::process::{SesiServer, run_sesi, sesi_command};
 
 const STRONG: &str = "a-strong-shared-secret-for-two-processes-0123456789abcdef-xyz0123";
@@ -47,6 +48,7 @@ fn serve_help_explains_the_secret_and_the_options() {
 
 #[tokio::test]
 async fn without_a_secret_the_first_start_creates_a_private_secret_file_and_the_next_reuses_it() {
+    let _share = load::share().await;
     let home = TempDir::new().expect("temp dir");
     let secret_file = home.path().join("data").join("sesi").join("secret");
     assert!(!secret_file.exists());
@@ -110,6 +112,7 @@ fn a_weak_secret_is_refused_off_loopback() {
 
 #[tokio::test]
 async fn a_weak_secret_is_accepted_with_a_warning_on_loopback() {
+    let _share = load::share().await;
     let server = SesiServer::serve(&[("SESI_SECRET", "rahasia_dapur_123")], &[]);
     let log = server.log();
     assert!(log.contains("WEAK SECRET"), "{log}");
@@ -122,6 +125,7 @@ async fn a_weak_secret_is_accepted_with_a_warning_on_loopback() {
 
 #[tokio::test]
 async fn a_weak_secret_is_accepted_off_loopback_with_allow_weak_secret() {
+    let _share = load::share().await;
     let home = TempDir::new().expect("temp dir");
     let mut cmd = sesi_command(home.path());
     cmd.env("SESI_SECRET", "rahasia_dapur_123").args([
@@ -138,6 +142,7 @@ async fn a_weak_secret_is_accepted_off_loopback_with_allow_weak_secret() {
 
 #[tokio::test]
 async fn sigterm_shuts_down_gracefully_with_exit_code_0() {
+    let _share = load::share().await;
     let server = SesiServer::serve(&[("SESI_SECRET", STRONG)], &[]);
     assert_eq!(server.visitor().visit().await, 1);
     let (status, log) = server.terminate();
@@ -147,6 +152,7 @@ async fn sigterm_shuts_down_gracefully_with_exit_code_0() {
 
 #[tokio::test]
 async fn ctrl_c_shuts_down_gracefully_and_every_request_is_logged_with_its_session_outcome() {
+    let _share = load::share().await;
     let server = SesiServer::serve(&[("SESI_SECRET", STRONG)], &[]);
     let visitor = server.visitor();
     visitor.visit().await;
@@ -184,6 +190,7 @@ async fn ctrl_c_shuts_down_gracefully_and_every_request_is_logged_with_its_sessi
 
 #[tokio::test]
 async fn cookie_settings_come_from_flags_and_environment() {
+    let _share = load::share().await;
     let server = SesiServer::serve(
         &[("SESI_SECRET", STRONG), ("SESI_COOKIE_NAME", "sid")],
         &["--samesite", "strict", "--httponly", "false"],
@@ -208,6 +215,7 @@ async fn cookie_settings_come_from_flags_and_environment() {
 
 #[tokio::test]
 async fn a_second_secret_in_sesi_secret_still_verifies_old_cookies() {
+    let _share = load::share().await;
     let old = SesiServer::serve(&[("SESI_SECRET", STRONG)], &[]);
     let visitor = old.visitor();
     visitor.visit().await;
@@ -231,6 +239,7 @@ async fn a_second_secret_in_sesi_secret_still_verifies_old_cookies() {
 
 #[tokio::test]
 async fn a_secret_file_rotation_re_signs_on_a_read_and_the_old_secret_can_then_be_dropped() {
+    let _share = load::share().await;
     let dir = TempDir::new().expect("temp dir");
     let file = dir.path().join("secrets");
     let path = file.to_str().expect("a UTF-8 temp path");
@@ -319,6 +328,7 @@ fn bad_flag_values_exit_2_with_a_clear_message() {
 
 #[tokio::test]
 async fn two_processes_with_one_secret_serve_one_visitor_alternately() {
+    let _share = load::share().await;
     let env = [("SESI_SECRET", STRONG)];
     let a = SesiServer::serve(&env, &[]);
     let b = SesiServer::serve(&env, &[]);
@@ -381,6 +391,7 @@ async fn two_processes_with_one_secret_serve_one_visitor_alternately() {
 
 #[tokio::test]
 async fn max_lifetime_starts_a_constantly_active_visitor_afresh_once_the_session_is_older() {
+    let _share = load::share().await;
     let server = SesiServer::serve(&[("SESI_SECRET", STRONG)], &["--max-lifetime", "2"]);
     let visitor = server.visitor();
     // The session is created while the first visit is under way: between `sent` and `first`.

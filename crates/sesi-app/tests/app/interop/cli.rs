@@ -9,6 +9,7 @@ use super::{
     SECRET, browser, pyramid_add_item, pyramid_counter, pyramid_flash, pyramid_flashes,
     pyramid_session, pyramid_triple, settings,
 };
+use crate::support::load;
 use crate::support::process::run_sesi;
 use crate::support::pyramid::{Pyramid, python};
 
@@ -70,6 +71,7 @@ fn sesi_decode(args: &[&str]) -> Decoded {
 
 #[tokio::test]
 async fn cli_encode_output_is_accepted_by_pyramid() {
+    let _share = load::share().await;
     let Some(py) = python() else { return };
     let state = json!({"counter": 41, "cart": {"bakso": 2}, "_f_": ["Selamat datang ☕"]});
     let state_text = state.to_string();
@@ -145,6 +147,7 @@ async fn cli_encode_output_is_accepted_by_pyramid() {
 
 #[tokio::test]
 async fn cli_decode_reads_what_the_pyramid_app_wrote() {
+    let _share = load::share().await;
     let Some(py) = python() else { return };
     let p = Pyramid::start(&py, &settings());
     let b = browser();
@@ -182,6 +185,7 @@ async fn cli_decode_reads_what_the_pyramid_app_wrote() {
 
 #[test]
 fn cli_decode_reads_make_cookie_output_exactly() {
+    let _share = load::share_blocking();
     let Some(py) = python() else { return };
     let state = r#"{"counter": 7, "cart": {"kopi-tubruk": 2}, "nama": "Kopi ☕ é 😀", "_f_error": ["Stok habis"]}"#;
     for (hashalg, salt) in [
@@ -225,6 +229,7 @@ fn cli_decode_reads_make_cookie_output_exactly() {
 
 #[test]
 fn cli_encode_matches_make_cookie_byte_for_byte() {
+    let _share = load::share_blocking();
     let Some(py) = python() else { return };
     let states = [
         r#"{}"#,
@@ -267,6 +272,7 @@ fn cli_encode_matches_make_cookie_byte_for_byte() {
 
 #[test]
 fn cli_encode_reads_the_state_from_stdin_like_make_cookie() {
+    let _share = load::share_blocking();
     let Some(py) = python() else { return };
     let state = "{\"counter\": 3, \"nama\": \"é\"}\n";
     let args = [

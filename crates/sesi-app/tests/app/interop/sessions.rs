@@ -10,10 +10,12 @@ use super::{
 };
 use crate::support::html::flash_paragraphs;
 use crate::support::http::api_lines;
+use crate::support::load;
 use crate::support::pyramid::{Peers, python};
 
 #[tokio::test]
 async fn counter_alternates_between_pyramid_and_sesi() {
+    let _share = load::share().await;
     let Some(py) = python() else { return };
     let peers = Peers::start(&py, &settings());
     let b = browser();
@@ -29,6 +31,7 @@ async fn counter_alternates_between_pyramid_and_sesi() {
 
 #[tokio::test]
 async fn cart_built_on_pyramid_is_read_and_extended_by_sesi() {
+    let _share = load::share().await;
     let Some(py) = python() else { return };
     let peers = Peers::start(&py, &settings());
     let b = browser();
@@ -56,6 +59,7 @@ async fn cart_built_on_pyramid_is_read_and_extended_by_sesi() {
 
 #[tokio::test]
 async fn cart_built_on_sesi_is_read_and_extended_by_pyramid() {
+    let _share = load::share().await;
     let Some(py) = python() else { return };
     let peers = Peers::start(&py, &settings());
     let b = browser();
@@ -79,6 +83,7 @@ async fn cart_built_on_sesi_is_read_and_extended_by_pyramid() {
 
 #[tokio::test]
 async fn flash_queued_on_pyramid_is_shown_once_by_sesi() {
+    let _share = load::share().await;
     let Some(py) = python() else { return };
     let peers = Peers::start(&py, &settings());
     let b = browser();
@@ -104,6 +109,7 @@ async fn flash_queued_on_pyramid_is_shown_once_by_sesi() {
 
 #[tokio::test]
 async fn flash_queued_by_sesi_is_popped_once_by_pyramid() {
+    let _share = load::share().await;
     let Some(py) = python() else { return };
     let peers = Peers::start(&py, &settings());
     let b = browser();
@@ -138,6 +144,7 @@ async fn flash_queued_by_sesi_is_popped_once_by_pyramid() {
 
 #[tokio::test]
 async fn csrf_token_is_the_same_on_both_sides() {
+    let _share = load::share().await;
     let Some(py) = python() else { return };
     let peers = Peers::start(&py, &settings());
 
@@ -170,6 +177,7 @@ async fn csrf_token_is_the_same_on_both_sides() {
 
 #[tokio::test]
 async fn invalidate_on_either_side_empties_the_session_on_the_other() {
+    let _share = load::share().await;
     let Some(py) = python() else { return };
     let peers = Peers::start(&py, &settings());
 

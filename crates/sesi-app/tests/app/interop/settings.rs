@@ -10,11 +10,13 @@ use super::{
     sesi_session, settings,
 };
 use crate::support::cookie::flip_char;
+use crate::support::load;
 use crate::support::process::run_sesi;
 use crate::support::pyramid::{Peers, Settings, python};
 
 #[tokio::test]
 async fn sha256_and_custom_salt_work_when_both_agree_and_fail_against_defaults() {
+    let _share = load::share().await;
     let Some(py) = python() else { return };
     let custom = Settings {
         hashalg: Some("sha256"),
@@ -66,6 +68,7 @@ async fn sha256_and_custom_salt_work_when_both_agree_and_fail_against_defaults()
 
 #[tokio::test]
 async fn custom_cookie_name_is_shared_and_other_cookies_are_ignored() {
+    let _share = load::share().await;
     let Some(py) = python() else { return };
     let named = Settings {
         cookie_name: Some("warung_sid"),
@@ -93,6 +96,7 @@ async fn custom_cookie_name_is_shared_and_other_cookies_are_ignored() {
 
 #[tokio::test]
 async fn timeout_none_and_reissue_time_none_on_both_sides() {
+    let _share = load::share().await;
     let Some(py) = python() else { return };
     // A cookie last touched in 2001: only a peer without a timeout still accepts it.
     let old = run_sesi(
@@ -154,6 +158,7 @@ async fn timeout_none_and_reissue_time_none_on_both_sides() {
 
 #[tokio::test]
 async fn session_timed_out_on_one_side_is_empty_on_the_other() {
+    let _share = load::share().await;
     let Some(py) = python() else { return };
     let short = Settings {
         timeout: Some("2"),
@@ -187,6 +192,7 @@ async fn session_timed_out_on_one_side_is_empty_on_the_other() {
 
 #[tokio::test]
 async fn tampered_cookie_starts_fresh_session_on_both_sides() {
+    let _share = load::share().await;
     let Some(py) = python() else { return };
     let peers = Peers::start(&py, &settings());
     let b = browser();

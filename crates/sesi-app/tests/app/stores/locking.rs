@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::{integer, serve};
 use crate::support::cookie::id_of;
+use crate::support::load;
 use crate::support::redis::Redis;
 
 /// A lock value no `sesi serve` would write (theirs are 32 hex characters): another holder's.
@@ -14,6 +15,7 @@ const FOREIGN_TOKEN: &str = "held-by-another-server";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_lock_ten_parallel_increments_through_two_servers_give_exactly_ten() {
+    let _share = load::share().await;
     let Some(redis) = Redis::start() else {
         return;
     };
@@ -46,6 +48,7 @@ async fn with_lock_ten_parallel_increments_through_two_servers_give_exactly_ten(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_lock_a_request_waits_for_a_lock_held_elsewhere_until_its_lease_ends() {
+    let _share = load::share().await;
     let Some(redis) = Redis::start() else {
         return;
     };
@@ -87,6 +90,7 @@ async fn with_lock_a_request_waits_for_a_lock_held_elsewhere_until_its_lease_end
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_lock_a_lock_held_past_the_wait_answers_503_and_changes_nothing() {
+    let _share = load::share().await;
     let Some(redis) = Redis::start() else {
         return;
     };

@@ -10,10 +10,12 @@ use super::serve;
 use crate::support::cookie::id_of;
 use crate::support::html::counter;
 use crate::support::http::Reply;
+use crate::support::load;
 use crate::support::redis::Redis;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_outage_answers_503_within_the_bound_and_the_service_recovers_by_itself() {
+    let _share = load::share().await;
     let Some(mut redis) = Redis::start() else {
         return;
     };
@@ -161,6 +163,7 @@ fn refused_within_the_timeout(what: &str, reply: &Reply, took: Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_redis_answers_503_within_the_store_timeout_and_the_visitor_goes_on_once_it_answers() {
+    let _share = load::share().await;
     let Some(redis) = Redis::start() else {
         return;
     };

@@ -6,10 +6,12 @@ use serde_json::json;
 use super::{replay, serve};
 use crate::support::cookie::id_of;
 use crate::support::http::lines;
+use crate::support::load;
 use crate::support::redis::Redis;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_sharing_redis_serve_one_visitor_alternately_with_nothing_lost() {
+    let _share = load::share().await;
     let Some(redis) = Redis::start() else {
         return;
     };
@@ -69,6 +71,7 @@ async fn two_servers_sharing_redis_serve_one_visitor_alternately_with_nothing_lo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalidate_on_one_server_logs_the_visitor_out_on_the_other() {
+    let _share = load::share().await;
     let Some(redis) = Redis::start() else {
         return;
     };

@@ -9,6 +9,7 @@ use sesi::core::CookieContent;
 use super::{integer, replay, serve};
 use crate::support::cookie::{content, id_of};
 use crate::support::html::text_of;
+use crate::support::load;
 use crate::support::redis::Redis;
 
 /// The text of `<strong id="storage">` on the inspector page.
@@ -18,6 +19,7 @@ fn storage(page: &str) -> String {
 
 #[tokio::test]
 async fn the_inspector_shows_a_session_in_the_store_with_its_id_shortened() {
+    let _share = load::share().await;
     let Some(redis) = Redis::start() else {
         return;
     };
@@ -40,6 +42,7 @@ async fn the_inspector_shows_a_session_in_the_store_with_its_id_shortened() {
 
 #[tokio::test]
 async fn spill_keeps_a_small_session_in_the_cookie() {
+    let _share = load::share().await;
     let Some(redis) = Redis::start() else {
         return;
     };
@@ -60,6 +63,7 @@ async fn spill_keeps_a_small_session_in_the_cookie() {
 
 #[tokio::test]
 async fn the_memory_store_keeps_sessions_in_the_process_only() {
+    let _share = load::share().await;
     let sesi = serve("memory", &[]);
     let browser = sesi.visitor();
     browser.get("/").await.expect_status(200);
@@ -81,6 +85,7 @@ async fn the_memory_store_keeps_sessions_in_the_process_only() {
 
 #[tokio::test]
 async fn the_idle_timeout_is_the_keys_ttl_in_redis_and_an_idle_session_is_gone_after_it() {
+    let _share = load::share().await;
     let Some(redis) = Redis::start() else {
         return;
     };
@@ -111,6 +116,7 @@ async fn the_idle_timeout_is_the_keys_ttl_in_redis_and_an_idle_session_is_gone_a
 
 #[tokio::test]
 async fn the_database_in_the_redis_url_is_the_one_used() {
+    let _share = load::share().await;
     let Some(redis) = Redis::start() else {
         return;
     };

@@ -4,6 +4,7 @@ pub mod browser;
 pub mod cookie;
 pub mod html;
 pub mod http;
+pub mod load;
 pub mod net;
 pub mod process;
 pub mod pyramid;
