@@ -24,11 +24,11 @@ fn required() -> bool {
 pub fn skip(reason: &str) {
     assert!(
         !required(),
-        "{reason}; install it with `{FIX}` (SESI_TEST_REQUIRE_ALL or CI is set, so a missing \
-         test dependency is a failure, not a skip)"
+        "{reason}; `{FIX}` installs it (SESI_TEST_REQUIRE_ALL or CI is set, so a missing test \
+         dependency is a failure, not a skip)"
     );
     let thread = std::thread::current();
     let test = thread.name().unwrap_or("a test");
-    let line = format!("SKIPPED {test}: {reason} (install it with `{FIX}`)\n");
+    let line = format!("SKIPPED {test}: {reason}; `{FIX}` installs it\n");
     let _ = std::io::stderr().write_all(line.as_bytes());
 }
