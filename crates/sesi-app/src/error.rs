@@ -1,10 +1,14 @@
-//! One error type for the app, rendered as an HTML page or as the API's JSON error.
+//! One error type for the app, rendered as an HTML page or as the API's JSON error, and the
+//! session layer's own answers (session too large, store down) in the same clothes.
 
 use askama::Template;
-use axum::Json;
-use axum::http::{StatusCode, Uri};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
+use axum::http::{HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use sesi::{ErrorResponder, RequestHead, SessionFailure};
+
+use crate::headers;
 
 /// An error answer: status, a stable code, and a message for people.
 #[derive(Debug, Clone)]
@@ -51,6 +55,18 @@ impl AppError {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
 
+    /// 422 for a change that would make the session outgrow its cookie.
+    pub fn too_large(bytes: usize) -> Self {
+        Self::unprocessable(
+            "session_too_large",
+            format!(
+                "the session would be {bytes} bytes, more than a cookie can hold ({}); the \
+                 change was not saved",
+                sesi::MAX_COOKIE_SIZE
+            ),
+        )
+    }
+
     /// 500 after logging the detail.
     pub fn internal(detail: &dyn std::fmt::Display) -> Self {
         tracing::error!(%detail, "internal error");
@@ -66,6 +82,33 @@ impl AppError {
     pub fn json(self) -> ApiError {
         ApiError(self)
     }
+
+    /// The error page.
+    fn page(&self) -> String {
+        let page = ErrorPage {
+            status: self.status.as_u16(),
+            reason: self.status.canonical_reason().unwrap_or("Error"),
+            message: &self.message,
+        };
+        page.render().unwrap_or_else(|err| {
+            tracing::error!(%err, "error page failed to render");
+            self.message.clone()
+        })
+    }
+
+    /// The API's `{"error": {"code", "message"}}`.
+    fn json_text(&self) -> String {
+        json!({"error": {"code": self.code, "message": self.message}}).to_string()
+    }
+
+    /// The answer for a request to `path`: JSON under `/api/`, a page elsewhere.
+    fn respond_to(self, path: &str) -> Response {
+        if path.starts_with("/api/") {
+            self.json().into_response()
+        } else {
+            self.into_response()
+        }
+    }
 }
 
 #[derive(Template)]
@@ -78,17 +121,22 @@ struct ErrorPage<'a> {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let page = ErrorPage {
-            status: self.status.as_u16(),
-            reason: self.status.canonical_reason().unwrap_or("Error"),
-            message: &self.message,
-        };
-        match page.render() {
-            Ok(html) => (self.status, Html(html)).into_response(),
-            Err(err) => {
-                tracing::error!(%err, "error page failed to render");
-                (self.status, self.message).into_response()
-            }
+        (
+            self.status,
+            [(CONTENT_TYPE, "text/html; charset=utf-8")],
+            self.page(),
+        )
+            .into_response()
+    }
+}
+
+/// A session write that failed: too large (422, see [`AppError::too_large`]) or anything else
+/// (500).
+impl From<sesi::SessionError> for AppError {
+    fn from(err: sesi::SessionError) -> Self {
+        match err {
+            sesi::SessionError::TooLarge { bytes, .. } => AppError::too_large(bytes),
+            other => AppError::internal(&other),
         }
     }
 }
@@ -105,31 +153,77 @@ impl From<AppError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.0.code, "message": self.0.message}});
-        (self.0.status, Json(body)).into_response()
+        (
+            self.0.status,
+            [(CONTENT_TYPE, "application/json")],
+            self.0.json_text(),
+        )
+            .into_response()
     }
 }
 
 /// 404 for any unknown path: JSON under `/api/`, a page elsewhere.
 pub async fn not_found(uri: Uri) -> Response {
-    let err = AppError::not_found(format!("there is no page at {}", uri.path()));
-    if uri.path().starts_with("/api/") {
-        err.json().into_response()
-    } else {
-        err.into_response()
-    }
+    AppError::not_found(format!("there is no page at {}", uri.path())).respond_to(uri.path())
 }
 
 /// 405 for a known path with the wrong method.
 pub async fn method_not_allowed(uri: Uri) -> Response {
-    let err = AppError::new(
+    AppError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
         format!("{} does not accept this method", uri.path()),
-    );
-    if uri.path().starts_with("/api/") {
-        err.json().into_response()
-    } else {
-        err.into_response()
+    )
+    .respond_to(uri.path())
+}
+
+/// The session layer's own answers as the app's error page, or its JSON error under `/api/`,
+/// with the app's security headers (the layer answers outside the app's middleware).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AppResponder;
+
+impl ErrorResponder for AppResponder {
+    fn respond(
+        &self,
+        failure: &SessionFailure<'_>,
+        request: &RequestHead,
+    ) -> axum::http::Response<String> {
+        let err = match failure {
+            SessionFailure::StoreUnavailable { error } => AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "session_store_unavailable",
+                format!(
+                    "your session could not be loaded or saved ({error}); nothing was changed, \
+                     please try again in a moment"
+                ),
+            ),
+            SessionFailure::TooLarge { bytes, limit } => AppError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "session_too_large",
+                format!(
+                    "the session grew too large to store in a cookie ({bytes} bytes, the limit \
+                     is {limit}); the change was not saved"
+                ),
+            ),
+            _ => AppError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "session_not_saved",
+                "the session could not be saved; the change was not kept",
+            ),
+        };
+        let (body, content_type) = if request.uri.path().starts_with("/api/") {
+            (err.json_text(), "application/json")
+        } else {
+            (err.page(), "text/html; charset=utf-8")
+        };
+        let mut response = axum::http::Response::new(body);
+        *response.status_mut() = err.status;
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        if err.status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        headers::secure(headers);
+        response
     }
 }

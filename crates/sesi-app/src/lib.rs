@@ -15,12 +15,15 @@
 
 pub mod catalog;
 pub mod cli;
+mod cookie_format;
 mod error;
+mod headers;
 pub mod i18n;
 pub(crate) mod routes;
 mod settings;
 
-pub use error::{ApiError, AppError};
+pub use cookie_format::{CookieFormatName, UnknownCookieFormat};
+pub use error::{ApiError, AppError, AppResponder};
 pub use routes::AppState;
 pub use settings::{MEMORY_STORE_CAPACITY, Settings, StoreChoice};
 

@@ -3,8 +3,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use sesi::core::CookieFormat;
 use sesi::core::store::{MemoryStore, SessionStore, StoreError};
 use sesi::{HashAlg, LockConfig, SameSite, Secrets, SessionLayer};
+
+use crate::cookie_format::CookieFormatName;
 
 /// Where sessions live.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -24,18 +27,20 @@ pub const MEMORY_STORE_CAPACITY: usize = 100_000;
 /// Everything that shapes the session cookie. Defaults are Pyramid's, except `HttpOnly` is on.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// The cookie format.
+    pub cookie_format: CookieFormatName,
     /// Current secret first, then fallbacks.
     pub secrets: Secrets,
     /// Pyramid's `hashalg`.
     pub hashalg: HashAlg,
     /// Pyramid's `salt`.
     pub salt: String,
-    /// Idle timeout in seconds (`None`: never).
-    pub timeout: Option<u64>,
-    /// Reissue time in seconds (`None`: reads never re-issue).
-    pub reissue_time: Option<u64>,
-    /// Absolute lifetime in seconds (`None`: unlimited).
-    pub max_lifetime: Option<u64>,
+    /// Idle timeout, whole seconds (`None`: never).
+    pub timeout: Option<Duration>,
+    /// Reissue time, whole seconds (`None`: reads never re-issue).
+    pub reissue_time: Option<Duration>,
+    /// Absolute lifetime, whole seconds (`None`: unlimited).
+    pub max_lifetime: Option<Duration>,
     /// Cookie name.
     pub cookie_name: String,
     /// `Secure` attribute.
@@ -59,11 +64,12 @@ impl Settings {
     #[must_use]
     pub fn new(secrets: Secrets) -> Self {
         Settings {
+            cookie_format: CookieFormatName::Pyramid,
             secrets,
             hashalg: HashAlg::Sha512,
             salt: sesi::core::DEFAULT_SALT.to_owned(),
             timeout: Some(sesi::core::DEFAULT_TIMEOUT),
-            reissue_time: Some(0),
+            reissue_time: Some(Duration::ZERO),
             max_lifetime: None,
             cookie_name: "session".to_owned(),
             secure: false,
@@ -74,6 +80,13 @@ impl Settings {
             lock: false,
             store_timeout: sesi::DEFAULT_STORE_TIMEOUT,
         }
+    }
+
+    /// The cookie format these settings describe, with their keys.
+    #[must_use]
+    pub fn format(&self) -> Arc<dyn CookieFormat> {
+        self.cookie_format
+            .build(&self.secrets, &self.salt, self.hashalg)
     }
 
     /// Opens the configured store (connects to Redis), or `None` for cookie sessions.
@@ -119,7 +132,8 @@ impl Settings {
         &self,
         store: Option<Arc<dyn SessionStore>>,
     ) -> Result<SessionLayer, sesi::ConfigError> {
-        let mut builder = SessionLayer::builder(self.secrets.clone());
+        let mut builder =
+            SessionLayer::builder(self.format()).with_error_responder(crate::error::AppResponder);
         if let Some(store) = store {
             builder = if self.spill {
                 builder.with_spill_store(store)
@@ -131,11 +145,9 @@ impl Settings {
                 .with_lock(self.lock.then(LockConfig::default));
         }
         builder
-            .with_hashalg(self.hashalg)
-            .with_salt(self.salt.clone())
-            .with_timeout(self.timeout.map(Duration::from_secs))
-            .with_reissue_time(self.reissue_time.map(Duration::from_secs))
-            .with_max_lifetime(self.max_lifetime.map(Duration::from_secs))
+            .with_timeout(self.timeout)
+            .with_reissue_time(self.reissue_time)
+            .with_max_lifetime(self.max_lifetime)
             .with_cookie_name(self.cookie_name.clone())
             .with_secure(self.secure)
             .with_http_only(self.http_only)

@@ -1,4 +1,4 @@
-//! Codec cost (checklist row 67): decode+verify and encode+sign for three session sizes, beside a
+//! PyramidFormat cost (checklist row 67): decode+verify and encode+sign for three session sizes, beside a
 //! raw HMAC-SHA512 of the same payload bytes (the floor: the codec can't be cheaper than its MAC)
 //! and serde_json alone parsing and writing the same payload (the JSON work), and the cost of
 //! rejecting a bad signature or an oversized value.
@@ -16,7 +16,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use sesi_core::{Codec, DEFAULT_SALT, HashAlg, Record, Secret, Secrets, Timestamp};
+use sesi_core::{
+    CookieFormat, DEFAULT_SALT, HashAlg, PyramidFormat, Record, Secret, Secrets, Timestamp,
+};
 use sha2::Sha512;
 
 const SECRET: &str = "a benchmark secret that is comfortably longer than sixty-four bytes.";
@@ -49,7 +51,7 @@ fn fixtures() -> Vec<(&'static str, Record)> {
     };
     let cart: Vec<Value> = (0..12).map(item).collect();
     // As many items as keep the value under 4000 characters (the cap is 4096).
-    let codec = Codec::new(&secrets(0), DEFAULT_SALT, HashAlg::Sha512);
+    let codec = PyramidFormat::new(&secrets(0), DEFAULT_SALT, HashAlg::Sha512);
     let mut big = record(json!({"counter": 12345,
         "_csrft_": "a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1a3f1", "cart": []}));
     for i in 0.. {
@@ -70,7 +72,7 @@ fn fixtures() -> Vec<(&'static str, Record)> {
 }
 
 fn codec_benches(c: &mut Criterion) {
-    let codec = Codec::new(&secrets(0), DEFAULT_SALT, HashAlg::Sha512);
+    let codec = PyramidFormat::new(&secrets(0), DEFAULT_SALT, HashAlg::Sha512);
     let keyed = Hmac::<Sha512>::new_from_slice(format!("{DEFAULT_SALT}{SECRET}").as_bytes())
         .expect("any key length");
 
@@ -134,7 +136,7 @@ fn codec_benches(c: &mut Criterion) {
         BenchmarkId::new("bad_signature", format!("{} chars", forged.len())),
         |b| b.iter(|| codec.decode(black_box(&forged)).expect_err("forged")),
     );
-    let with_fallbacks = Codec::new(&secrets(3), DEFAULT_SALT, HashAlg::Sha512);
+    let with_fallbacks = PyramidFormat::new(&secrets(3), DEFAULT_SALT, HashAlg::Sha512);
     group.bench_function(
         BenchmarkId::new(
             "bad_signature_3_fallbacks",

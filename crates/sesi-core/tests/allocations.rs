@@ -7,11 +7,13 @@
 use std::hint::black_box;
 
 use allocation_counter::measure;
-use sesi_core::{Codec, DEFAULT_SALT, HashAlg, Record, Secret, Secrets, Timestamp};
+use sesi_core::{
+    CookieFormat, DEFAULT_SALT, HashAlg, PyramidFormat, Record, Secret, Secrets, Timestamp,
+};
 
-fn codec() -> Codec {
+fn codec() -> PyramidFormat {
     let secret = Secret::new_insecure("rahasia_dapur_123").expect("non-empty");
-    Codec::new(&Secrets::new(secret), DEFAULT_SALT, HashAlg::Sha512)
+    PyramidFormat::new(&Secrets::new(secret), DEFAULT_SALT, HashAlg::Sha512)
 }
 
 fn records() -> Vec<Record> {
@@ -39,7 +41,11 @@ fn decoding_allocates_exactly_what_building_the_state_needs() {
     let codec = codec();
     for record in records() {
         let cookie = codec.encode(&record);
-        let decoded = codec.decode(&cookie).expect("valid").record;
+        let decoded = codec
+            .decode(&cookie)
+            .expect("valid")
+            .into_record()
+            .expect("a whole session");
         assert_eq!(decoded, record);
         let state_json = serde_json::to_vec(&record.state).expect("serializable");
         // The output alone: serde_json building the same map from the same text.

@@ -8,6 +8,7 @@ mod decode_input;
 use std::path::PathBuf;
 
 use decode_input::Target;
+use sesi_core::CookieFormat as _;
 
 fn seeds() -> Vec<(String, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/decode");
@@ -39,7 +40,7 @@ fn valid_seeds_reach_the_session_state() {
     // Guards the replay itself: if the seeds stopped verifying (secret, clock), the fuzz target
     // would only ever exercise the rejection paths.
     let secret = sesi_core::Secret::new_insecure(decode_input::SECRET).expect("non-empty");
-    let codec = sesi_core::Codec::new(
+    let codec = sesi_core::PyramidFormat::new(
         &sesi_core::Secrets::new(secret),
         sesi_core::DEFAULT_SALT,
         sesi_core::HashAlg::Sha512,

@@ -1,10 +1,12 @@
 //! The session cookie on the wire: reading it from `Cookie` headers, validating the attributes, and
 //! writing `Set-Cookie` in WebOb's attribute order.
 
+use std::time::Duration;
+
 use http::HeaderMap;
 use http::header::COOKIE;
 
-use crate::ConfigError;
+use crate::error::ConfigError;
 
 /// The `SameSite` attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,8 +39,8 @@ pub struct CookieSettings {
     pub path: String,
     /// `Domain` (none: host-only).
     pub domain: Option<String>,
-    /// `Max-Age` in seconds (none: the cookie lasts until the browser closes).
-    pub max_age: Option<u64>,
+    /// `Max-Age`, whole seconds (none: the cookie lasts until the browser closes).
+    pub max_age: Option<Duration>,
     /// `Secure` (off).
     pub secure: bool,
     /// `HttpOnly` (off, as Pyramid; the hardened preset turns it on).
@@ -120,12 +122,21 @@ impl CookieSettings {
                 "a __Secure- cookie needs Secure",
             ));
         }
-        if self.max_age == Some(0) {
-            return Err(invalid(
-                "max_age",
-                "0",
-                "Max-Age=0 deletes the cookie as soon as it is set (use None for a browser-session cookie)",
-            ));
+        if let Some(max_age) = self.max_age {
+            if max_age.is_zero() {
+                return Err(invalid(
+                    "max_age",
+                    "0",
+                    "Max-Age=0 deletes the cookie as soon as it is set (use None for a browser-session cookie)",
+                ));
+            }
+            if max_age.subsec_nanos() != 0 {
+                return Err(invalid(
+                    "max_age",
+                    &format!("{max_age:?}"),
+                    "Max-Age is a whole number of seconds",
+                ));
+            }
         }
         if self.same_site == Some(SameSite::None) && !self.secure {
             return Err(invalid(
@@ -137,9 +148,19 @@ impl CookieSettings {
         Ok(())
     }
 
+    /// The fixed parts of this cookie's `Set-Cookie` headers, built once.
+    pub(crate) fn header(&self) -> CookieHeader {
+        let prefix = format!("{}=", self.name);
+        CookieHeader {
+            suffix: self.attributes(self.max_age.map(|d| d.as_secs())),
+            deletion: format!("{prefix}{}", self.attributes(Some(0))),
+            prefix,
+        }
+    }
+
     /// Everything after the value: `; Domain=..; Max-Age=..; Path=..; secure; HttpOnly; SameSite=..`
     /// (WebOb's order, so a sesi cookie reads like a Pyramid one).
-    pub(crate) fn attributes(&self, max_age: Option<u64>) -> String {
+    fn attributes(&self, max_age: Option<u64>) -> String {
         let mut out = String::new();
         if let Some(domain) = &self.domain {
             out.push_str("; Domain=");
@@ -165,6 +186,38 @@ impl CookieSettings {
             out.push_str(same_site.as_str());
         }
         out
+    }
+}
+
+/// The parts of the `Set-Cookie` header that do not change between requests.
+#[derive(Debug, Clone)]
+pub(crate) struct CookieHeader {
+    /// `name=`, written before the value.
+    prefix: String,
+    /// `; Path=/; ...`, written after the value.
+    suffix: String,
+    /// The whole header value that removes the cookie.
+    deletion: String,
+}
+
+impl CookieHeader {
+    /// `name=value; attributes`.
+    pub(crate) fn set(&self, value: &str) -> String {
+        let mut header = String::with_capacity(self.prefix.len() + value.len() + self.suffix.len());
+        header.push_str(&self.prefix);
+        header.push_str(value);
+        header.push_str(&self.suffix);
+        header
+    }
+
+    /// The header value that removes the cookie from the browser.
+    pub(crate) fn deletion(&self) -> String {
+        self.deletion.clone()
+    }
+
+    /// Bytes of a `Set-Cookie` value besides the cookie value itself.
+    pub(crate) fn overhead(&self) -> usize {
+        self.prefix.len() + self.suffix.len()
     }
 }
 
@@ -332,13 +385,13 @@ mod tests {
             name: "__Host-session".into(),
             secure: true,
             http_only: true,
-            max_age: Some(3600),
+            max_age: Some(Duration::from_secs(3600)),
             ..CookieSettings::default()
         };
         hardened.validate().expect("valid __Host- cookie");
         assert_eq!(
-            hardened.attributes(Some(3600)),
-            "; Max-Age=3600; Path=/; secure; HttpOnly; SameSite=Lax"
+            hardened.header().set("v"),
+            "__Host-session=v; Max-Age=3600; Path=/; secure; HttpOnly; SameSite=Lax"
         );
     }
 
@@ -395,6 +448,14 @@ mod tests {
             },
             CookieSettings {
                 same_site: Some(SameSite::None),
+                ..Default::default()
+            },
+            CookieSettings {
+                max_age: Some(Duration::ZERO),
+                ..Default::default()
+            },
+            CookieSettings {
+                max_age: Some(Duration::from_millis(1500)),
                 ..Default::default()
             },
         ];

@@ -3,28 +3,35 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sesi_core::session::{Step, StorageMode};
+use sesi_core::session::{Lifecycle, StorageMode};
 use sesi_core::store::SessionStore;
-use sesi_core::{
-    Clock, Codec, DEFAULT_SALT, HashAlg, Secrets, SessionConfig, SessionEngine, SystemClock,
-};
+use sesi_core::{Clock, CookieFormat, IntoCookieFormat, SessionConfig, SessionEngine, SystemClock};
 use tower_layer::Layer;
 
-use crate::ConfigError;
 use crate::cookie::{CookieSettings, SameSite};
-use crate::service::{CookieAction, SessionService};
-use crate::store::{LockConfig, StoreConfig};
+use crate::error::ConfigError;
+use crate::outcome::{CookieAction, cookie_outcome};
+use crate::responder::{ErrorResponder, PlainTextResponder};
+use crate::service::SessionService;
+use crate::shared::Shared;
+use crate::store_access::{LockConfig, StoreAccess};
+
+/// How long a store operation may take before the request gets a 503.
+pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Adds a [`Session`](crate::Session) to every request and writes the cookie back when needed.
 ///
-/// Build it with [`SessionLayer::builder`]; the defaults are Pyramid's `SignedCookieSessionFactory`
-/// defaults, so a Pyramid app with the same secret shares its visitors' sessions.
+/// Build it with [`SessionLayer::builder`] from a cookie format, or from [`Secrets`](crate::Secrets)
+/// for Pyramid's signed format with its defaults; the other defaults are Pyramid's
+/// `SignedCookieSessionFactory` defaults too, so a Pyramid app with the same secret shares its
+/// visitors' sessions.
 ///
 /// ```
+/// use sesi::core::{HashAlg, PyramidFormat};
 /// use sesi::{Secret, Secrets, SessionLayer};
 ///
-/// let secret = Secret::new("a secret of at least thirty-two bytes, from a file")?;
-/// let layer = SessionLayer::builder(Secrets::new(secret))
+/// let secrets = Secrets::new(Secret::new("a secret of at least thirty-two bytes, from a file")?);
+/// let layer = SessionLayer::builder(PyramidFormat::new(&secrets, "myapp.session.", HashAlg::Sha512))
 ///     .hardened() // HttpOnly, Secure, SameSite=Lax, __Host-session
 ///     .with_timeout(Some(std::time::Duration::from_secs(1800)))
 ///     .build()?;
@@ -37,29 +44,13 @@ pub struct SessionLayer {
     shared: Arc<Shared>,
 }
 
-/// What every request of one layer shares.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) engine: Arc<SessionEngine>,
-    pub(crate) cookie: CookieSettings,
-    /// `name=` — written before the value.
-    pub(crate) prefix: String,
-    /// `; Path=/; ...` — written after the value.
-    pub(crate) suffix: String,
-    /// The whole header value that removes the cookie.
-    pub(crate) deletion: String,
-    pub(crate) set_on_exception: bool,
-    /// Where sessions live when not (only) in the cookie.
-    pub(crate) store: Option<StoreConfig>,
-}
-
 impl SessionLayer {
-    /// A builder with Pyramid's defaults.
-    pub fn builder(secrets: Secrets) -> SessionLayerBuilder {
+    /// A builder with Pyramid's defaults, for sessions in `format`: a [`CookieFormat`], or
+    /// [`Secrets`](crate::Secrets) for Pyramid's signed format with salt `pyramid.session.` and
+    /// HMAC-SHA512.
+    pub fn builder(format: impl IntoCookieFormat) -> SessionLayerBuilder {
         SessionLayerBuilder {
-            secrets,
-            salt: DEFAULT_SALT.to_owned(),
-            hashalg: HashAlg::default(),
+            format: format.into_cookie_format(),
             session: SessionConfig::default(),
             cookie: CookieSettings::default(),
             set_on_exception: true,
@@ -68,18 +59,19 @@ impl SessionLayer {
             storage: StorageMode::Cookie,
             store_timeout: DEFAULT_STORE_TIMEOUT,
             lock: None,
+            responder: Arc::new(PlainTextResponder),
         }
     }
 
-    /// A layer with every default.
-    ///
-    /// # Errors
-    /// Never with the defaults; kept fallible for symmetry with [`SessionLayerBuilder::build`].
-    pub fn new(secrets: Secrets) -> Result<Self, ConfigError> {
-        Self::builder(secrets).build()
+    /// A layer with every default, for sessions in `format` (see [`builder`](Self::builder)).
+    /// The defaults always build, so this cannot fail.
+    pub fn new(format: impl IntoCookieFormat) -> Self {
+        Self::builder(format)
+            .build()
+            .expect("the default settings are valid with every cookie format")
     }
 
-    /// The engine (codec, rules, clock) behind this layer: for tools that decode cookies with the
+    /// The engine (format, rules, clock) behind this layer: for tools that decode cookies with the
     /// same settings, such as an inspector page.
     #[must_use]
     pub fn engine(&self) -> &Arc<SessionEngine> {
@@ -96,18 +88,12 @@ impl SessionLayer {
     /// action and the exact `Set-Cookie` header value. Lets a page show its own Set-Cookie.
     #[must_use]
     pub fn preview(&self, session: &sesi_core::Session) -> (CookieAction, Option<String>) {
-        if !session.is_touched() {
+        let lifecycle = Lifecycle::of(session);
+        if !lifecycle.is_touched() {
             return (CookieAction::None, None);
         }
-        if self.shared.store.is_none() {
-            return self.shared.apply(session.commit());
-        }
-        let plan = session.plan();
-        let cookie = plan
-            .steps
-            .into_iter()
-            .find(|step| matches!(step, Step::SetCookie(_) | Step::DeleteCookie));
-        self.shared.plan_outcome(cookie, plan.reason)
+        let plan = lifecycle.plan();
+        cookie_outcome(&self.shared.header, plan.cookie, plan.reason)
     }
 
     /// True when sessions live in a store (always, or when they outgrow the cookie).
@@ -130,9 +116,7 @@ impl<S> Layer<S> for SessionLayer {
 #[derive(Debug)]
 #[must_use = "call .build() to get the layer"]
 pub struct SessionLayerBuilder {
-    secrets: Secrets,
-    salt: String,
-    hashalg: HashAlg,
+    format: Arc<dyn CookieFormat>,
     session: SessionConfig,
     cookie: CookieSettings,
     set_on_exception: bool,
@@ -141,46 +125,28 @@ pub struct SessionLayerBuilder {
     storage: StorageMode,
     store_timeout: Duration,
     lock: Option<LockConfig>,
-}
-
-/// How long a store operation may take before the request gets a 503.
-pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(2);
-
-fn secs(d: Option<Duration>) -> Option<u64> {
-    d.map(|d| d.as_secs())
+    responder: Arc<dyn ErrorResponder>,
 }
 
 impl SessionLayerBuilder {
-    /// Pyramid's `salt` (default `pyramid.session.`). Use a different salt for each purpose a secret
-    /// serves.
-    pub fn with_salt(mut self, salt: impl Into<String>) -> Self {
-        self.salt = salt.into();
-        self
-    }
-
-    /// Pyramid's `hashalg` (default SHA-512).
-    pub fn with_hashalg(mut self, hashalg: HashAlg) -> Self {
-        self.hashalg = hashalg;
-        self
-    }
-
     /// Pyramid's `timeout`: idle time after which the session is empty (default 1200 s; `None`:
-    /// never). Whole seconds.
+    /// never). Whole seconds: a fraction is refused by [`build`](Self::build), not rounded.
     pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.session.timeout = secs(timeout);
+        self.session.timeout = timeout;
         self
     }
 
     /// Pyramid's `reissue_time`: a read re-issues the cookie once this much time has passed since it
-    /// was issued (default 0; `None`: reads never re-issue).
+    /// was issued (default 0; `None`: reads never re-issue). Whole seconds.
     pub fn with_reissue_time(mut self, reissue_time: Option<Duration>) -> Self {
-        self.session.reissue_time = secs(reissue_time);
+        self.session.reissue_time = reissue_time;
         self
     }
 
-    /// Absolute lifetime since the session was created, however active (default none).
+    /// Absolute lifetime since the session was created, however active (default none). Whole
+    /// seconds; needs a cookie format that records `created` (Pyramid's does).
     pub fn with_max_lifetime(mut self, max_lifetime: Option<Duration>) -> Self {
-        self.session.max_lifetime = secs(max_lifetime);
+        self.session.max_lifetime = max_lifetime;
         self
     }
 
@@ -206,7 +172,7 @@ impl SessionLayerBuilder {
     /// server still decides expiry by `timeout`; this is only a hint to the browser. Whole seconds;
     /// zero is refused by [`build`](Self::build), since `Max-Age=0` deletes the cookie.
     pub fn with_max_age(mut self, max_age: Option<Duration>) -> Self {
-        self.cookie.max_age = secs(max_age);
+        self.cookie.max_age = max_age;
         self
     }
 
@@ -241,9 +207,10 @@ impl SessionLayerBuilder {
         self
     }
 
-    /// Keeps sessions in `store`: the cookie carries only a signed, random 128-bit id, the state
-    /// lives in the store with the idle timeout as its time-to-live, and `invalidate()` deletes it
-    /// there, so the old cookie is dead everywhere at once.
+    /// Keeps sessions in `store`: the cookie carries only the session's random 128-bit id,
+    /// protected by the cookie format's keys; the state lives in the store with the idle timeout
+    /// as its time-to-live, and `invalidate()` deletes it there, so the old cookie is dead
+    /// everywhere at once.
     pub fn with_store(mut self, store: Arc<dyn SessionStore>) -> Self {
         self.store = Some(store);
         self.storage = StorageMode::Store;
@@ -272,6 +239,13 @@ impl SessionLayerBuilder {
         self
     }
 
+    /// Who answers when the middleware must answer instead of the handler (the session would not
+    /// fit in a cookie, the store failed). Default: [`PlainTextResponder`].
+    pub fn with_error_responder(mut self, responder: impl ErrorResponder) -> Self {
+        self.responder = Arc::new(responder);
+        self
+    }
+
     /// The production preset: `HttpOnly`, `Secure`, `SameSite=Lax`, and the name `__Host-session`,
     /// which the browser only accepts from HTTPS, for `Path=/`, without `Domain`, so a sibling
     /// subdomain cannot plant or overwrite it. Requires HTTPS.
@@ -291,18 +265,15 @@ impl SessionLayerBuilder {
     /// [`ConfigError`] naming the bad setting.
     pub fn build(self) -> Result<SessionLayer, ConfigError> {
         self.cookie.validate()?;
+        let header = self.cookie.header();
+        let engine = SessionEngine::new(self.format, self.session)?
+            .with_clock(self.clock)
+            .with_cookie_overhead(header.overhead())
+            .with_storage(self.storage);
         for warning in self.session.warnings() {
             tracing::warn!("{warning}");
         }
-        let prefix = format!("{}=", self.cookie.name);
-        let suffix = self.cookie.attributes(self.cookie.max_age);
-        let deletion = format!("{prefix}{}", self.cookie.attributes(Some(0)));
-        let codec = Codec::new(&self.secrets, &self.salt, self.hashalg);
-        let engine = SessionEngine::new(codec, self.session)?
-            .with_clock(self.clock)
-            .with_cookie_overhead(prefix.len() + suffix.len())
-            .with_storage(self.storage);
-        let store = self.store.map(|store| StoreConfig {
+        let store = self.store.map(|store| StoreAccess {
             store,
             timeout: self.store_timeout,
             lock: self.lock,
@@ -311,10 +282,9 @@ impl SessionLayerBuilder {
             shared: Arc::new(Shared {
                 engine: Arc::new(engine),
                 cookie: self.cookie,
-                prefix,
-                suffix,
-                deletion,
+                header,
                 set_on_exception: self.set_on_exception,
+                responder: self.responder,
                 store,
             }),
         })

@@ -1,27 +1,29 @@
-//! Pyramid-compatible signed-cookie sessions for tower and axum.
+//! Pyramid-compatible cookie sessions for tower and axum.
 //!
-//! The whole session lives in the browser's cookie, signed with HMAC so the visitor can read it but
-//! cannot change it; the server keeps no state. The cookie format is byte-for-byte that of Pyramid's
-//! `SignedCookieSessionFactory`, so a Pyramid app and a sesi service that share a secret share their
-//! visitors' sessions.
+//! By default the whole session lives in the browser's cookie, signed with HMAC so the visitor can
+//! read it but cannot change it, and the server keeps no state. The cookie format is byte-for-byte
+//! that of Pyramid's `SignedCookieSessionFactory`, so a Pyramid app and a sesi service that share
+//! a secret share their visitors' sessions. A session can also live in a server-side store (or
+//! spill into one when it outgrows the cookie), with only its id in the cookie; handlers see no
+//! difference.
 //!
 #![cfg_attr(
     feature = "axum",
     doc = r#"
 ```no_run
 use axum::{Router, routing::get};
-use sesi::{Secret, Secrets, Session, SessionLayer};
+use sesi::{Secret, Secrets, Session, SessionError, SessionLayer};
 
-async fn counter(session: Session) -> String {
-    let n = session.update("counter", |n: &mut i64| { *n += 1; *n }).unwrap_or(0);
-    format!("You have visited this page {n} times")
+async fn counter(session: Session) -> Result<String, SessionError> {
+    let n = session.update("counter", |n: &mut i64| { *n += 1; *n })?;
+    Ok(format!("You have visited this page {n} times"))
 }
 
 # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 let secret = Secret::new(std::env::var("SESI_SECRET")?)?;
 let app = Router::new()
     .route("/", get(counter))
-    .layer(SessionLayer::new(Secrets::new(secret))?);
+    .layer(SessionLayer::new(Secrets::new(secret)));
 let listener = tokio::net::TcpListener::bind("127.0.0.1:6543").await?;
 axum::serve(listener, app).await?;
 # Ok(()) }
@@ -30,45 +32,54 @@ axum::serve(listener, app).await?;
 )]
 //!
 //! The request lifecycle: the `Cookie` header is read (every field; the last cookie of the name
-//! wins) -> on the handler's first use of the session the value is verified (HMAC, constant time)
-//! and decoded, or a fresh session is started if it is absent, tampered, malformed or expired ->
-//! the handler reads and writes -> the session is re-signed and a `Set-Cookie` appended only when
-//! it changed, was re-issued, was invalidated, or was verified by an old key. A response that
-//! touched the session gets `Vary: Cookie` and `Cache-Control: private`. A cookie that would exceed
-//! 4096 bytes is never sent: the browser keeps its last good cookie and the response becomes a
-//! clear 500 error; handlers avoid that with [`Session::fits`] or [`Session::try_update`].
+//! wins) -> on the handler's first use of the session the value is verified by the cookie format
+//! (HMAC, constant time) and decoded, or a fresh session is started if it is absent, tampered,
+//! malformed or expired -> the handler reads and writes -> the session is re-signed and a
+//! `Set-Cookie` appended only when it changed, was re-issued, was invalidated, or was verified by
+//! an old key. A response that touched the session gets `Vary: Cookie` and
+//! `Cache-Control: private`. A cookie that would exceed 4096 bytes is never sent: the browser
+//! keeps its last good cookie and the response becomes the [`ErrorResponder`]'s answer (a clear
+//! 500 by default); handlers avoid that with [`Session::fits`](sesi_core::Session::fits) or the
+//! `try_` writes. `docs/architecture.md` in the repository follows one request through the crates.
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `axum` | yes | the [`Session`] extractor for axum handlers (via `axum-core`) |
+//! | `axum` | yes | the [`Session`] extractor for axum handlers (via `axum-core`), and `IntoResponse` for [`SessionError`] |
 //!
-//! Without `axum`, tower users take the session from the request's extensions with
+//! [`Session`] is the handler's whole API (`get`, `insert`, `update`, `flash`, `get_csrf_token`,
+//! `invalidate`, ...); what the middleware does at the end of a request is not reachable from
+//! it. Without `axum`, tower users take the session from the request's extensions with
 //! [`Session::from_extensions`].
 
 mod cookie;
-#[cfg(feature = "axum")]
-mod extract;
+mod cookie_flow;
+mod error;
 mod layer;
+mod outcome;
+mod responder;
 mod service;
-mod store;
+mod shared;
+mod store_access;
+mod store_flow;
 // The suite drives the layer through axum's Router and the `Session` extractor.
 #[cfg(all(test, feature = "axum"))]
 mod tests;
 
-use std::ops::Deref;
-
 pub use cookie::{CookieSettings, SameSite};
-#[cfg(feature = "axum")]
-pub use extract::MissingSessionLayer;
+pub use error::ConfigError;
 pub use layer::{DEFAULT_STORE_TIMEOUT, SessionLayer, SessionLayerBuilder};
-pub use service::{CookieAction, ResponseFuture, SessionOutcome, SessionService};
-pub use store::LockConfig;
+pub use outcome::{CookieAction, SessionOutcome};
+pub use responder::{ErrorResponder, PlainTextResponder, RequestHead, SessionFailure};
+pub use service::{ResponseFuture, SessionService};
+pub use store_access::LockConfig;
 
-/// The engine crate, for codec-level work (decoding a cookie in a tool, a custom clock).
+/// The engine crate, for format-level work (decoding a cookie in a tool, a custom clock).
 pub use sesi_core as core;
+#[cfg(feature = "axum")]
+pub use sesi_core::session::MissingSessionLayer;
 pub use sesi_core::{
-    Clock, CookieStatus, HashAlg, MAX_COOKIE_SIZE, ManualClock, Secret, SecretError, Secrets,
-    SessionError,
+    Clock, CookieFormat, CookieStatus, HashAlg, MAX_COOKIE_SIZE, ManualClock, PyramidFormat,
+    Secret, SecretError, Secrets, Session, SessionError,
 };
 
 /// The value of the last cookie called `name` in the request's `Cookie` header fields, read exactly
@@ -76,46 +87,4 @@ pub use sesi_core::{
 #[must_use]
 pub fn read_cookie(headers: &http::HeaderMap, name: &str) -> Option<String> {
     cookie::find_cookie(headers, name)
-}
-
-/// The session of the current request: an axum extractor, and a cheap clone of the shared handle
-/// that derefs to [`sesi_core::Session`] for the whole API (`get`, `insert`, `update`, `flash`,
-/// `get_csrf_token`, `invalidate`, ...).
-#[derive(Clone, Debug)]
-pub struct Session(pub sesi_core::Session);
-
-impl Session {
-    /// The session the [`SessionLayer`] put in these request extensions, for tower services that
-    /// do not use axum.
-    #[must_use]
-    pub fn from_extensions(extensions: &http::Extensions) -> Option<Session> {
-        extensions.get::<sesi_core::Session>().cloned().map(Session)
-    }
-}
-
-impl Deref for Session {
-    type Target = sesi_core::Session;
-
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-/// A setting that cannot work; returned by [`SessionLayerBuilder::build`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// A cookie attribute is invalid or breaks a browser rule.
-    #[error("invalid cookie {what} {value:?}: {why}")]
-    Cookie {
-        /// Which attribute.
-        what: &'static str,
-        /// The value given.
-        value: String,
-        /// The rule it breaks.
-        why: &'static str,
-    },
-    /// A timing rule cannot work.
-    #[error(transparent)]
-    Session(#[from] sesi_core::ConfigError),
 }

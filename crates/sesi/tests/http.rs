@@ -1,5 +1,5 @@
 //! End to end over real sockets: an axum app behind `SessionLayer` on 127.0.0.1, driven by reqwest
-//! over HTTP/1.1 and HTTP/2 (h2c, prior knowledge). Row numbers refer to `security-checklist.md`.
+//! over HTTP/1.1 and HTTP/2 (h2c, prior knowledge). Row numbers refer to `docs/security-checklist.md`.
 #![cfg(feature = "axum")]
 
 use std::net::SocketAddr;
@@ -11,8 +11,10 @@ use axum::extract::{Path, State};
 use axum::http::header::{COOKIE, SET_COOKIE, VARY};
 use axum::http::{HeaderMap, StatusCode, Version};
 use axum::routing::get;
-use sesi::core::{Codec, DEFAULT_SALT};
-use sesi::{CookieStatus, HashAlg, Secret, Secrets, Session, SessionLayer};
+use sesi::core::DEFAULT_SALT;
+use sesi::{
+    CookieFormat, CookieStatus, HashAlg, PyramidFormat, Secret, Secrets, Session, SessionLayer,
+};
 use tokio::net::TcpListener;
 use tokio::sync::Barrier;
 
@@ -22,12 +24,13 @@ fn secrets() -> Secrets {
     Secrets::new(Secret::new(SECRET).expect("long enough"))
 }
 
-/// Decodes a cookie value with a codec of its own (not the layer's).
+/// Decodes a cookie value with a format instance of its own (not the layer's).
 fn decode(value: &str) -> serde_json::Map<String, serde_json::Value> {
-    Codec::new(&secrets(), DEFAULT_SALT, HashAlg::Sha512)
+    PyramidFormat::new(&secrets(), DEFAULT_SALT, HashAlg::Sha512)
         .decode(value)
         .expect("a cookie the server signed")
-        .record
+        .into_record()
+        .expect("a whole session")
         .state
 }
 
@@ -80,7 +83,7 @@ fn app() -> Router {
         )
         .route("/race/{item}", get(race))
         .with_state(Arc::new(Barrier::new(2)))
-        .layer(SessionLayer::new(secrets()).expect("the defaults are valid"))
+        .layer(SessionLayer::new(secrets()))
 }
 
 /// Serves [`app`] on an ephemeral port of 127.0.0.1 until the test's runtime ends.

@@ -7,13 +7,12 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::Args;
 use serde_json::Value;
-use sesi::HashAlg;
 use sesi::core::{
-    Clock, Codec, CookieContent, Record, Secrets, SessionConfig, SessionEngine, SystemClock,
+    Clock, CookieContent, CookieFormat, Record, Secrets, SessionConfig, SessionEngine, SystemClock,
     Timestamp,
 };
 
-use super::{Limit, exit, parse_hashalg, parse_secs};
+use super::{FormatArg, Limit, PyramidArgs, exit, parse_secs};
 use crate::cli::secrets::load_explicit_secrets;
 
 /// Where the secrets for a cookie tool come from.
@@ -34,13 +33,13 @@ pub struct KeyArgs {
     #[arg(long, env = "SESI_SECRET_FILE", value_name = "F")]
     pub secret_file: Option<PathBuf>,
 
-    /// HMAC hash algorithm (Pyramid's `hashalg`), as `sesi serve` reads it.
-    #[arg(long, env = "SESI_HASHALG", default_value = "sha512", value_parser = parse_hashalg)]
-    pub hashalg: HashAlg,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub format: FormatArg,
 
-    /// Salt (Pyramid's `salt`), as `sesi serve` reads it.
-    #[arg(long, env = "SESI_SALT", default_value = sesi::core::DEFAULT_SALT)]
-    pub salt: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub pyramid: PyramidArgs,
 }
 
 /// `sesi cookie decode`.
@@ -146,15 +145,28 @@ impl KeyArgs {
     fn secrets(&self) -> anyhow::Result<Option<Secrets>> {
         load_explicit_secrets(self.secret.as_deref(), self.secret_file.as_deref())
     }
+
+    /// The cookie format with `secrets`, as `sesi serve` builds it from the same settings.
+    fn format(&self, secrets: &Secrets) -> std::sync::Arc<dyn CookieFormat> {
+        self.format
+            .cookie_format
+            .build(secrets, &self.pyramid.salt, self.pyramid.hashalg)
+    }
 }
 
 fn print_record(record: &Record) -> anyhow::Result<()> {
-    for (label, ts) in [("accessed", record.accessed), ("created", record.created)] {
-        println!(
-            "{label:<9} {} ({})",
-            crate::routes::utc_date(ts.as_secs_f64()),
-            ts
-        );
+    for (label, ts) in [
+        ("accessed", Some(record.accessed)),
+        ("created", record.created),
+    ] {
+        match ts {
+            Some(ts) => println!(
+                "{label:<9} {} ({})",
+                crate::routes::utc_date(ts.as_secs_f64()),
+                ts
+            ),
+            None => println!("{label:<9} (not recorded by this cookie format)"),
+        }
     }
     println!("state:");
     println!("{}", serde_json::to_string_pretty(&record.state)?);
@@ -177,32 +189,28 @@ pub(super) fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
                 "no secret given: pass --secret, --secret-file or SESI_SECRET, or --no-verify to read the payload unverified"
             );
         }
-        return decode_unverified(value, args.keys.hashalg);
+        return decode_unverified(value, &args.keys);
     };
-    let codec = Codec::new(&secrets, &args.keys.salt, args.keys.hashalg);
-    let content = match codec.decode_any(value) {
-        Ok(content) => content,
+    let format = args.keys.format(&secrets);
+    let decoded = match format.decode(value) {
+        Ok(decoded) => decoded,
         Err(err) => {
             eprintln!("sesi: cookie does not verify: {err}");
             return Ok(ExitCode::from(exit::INVALID_COOKIE));
         }
     };
-    let key_index = match &content {
-        CookieContent::State(decoded) => decoded.key_index,
-        CookieContent::Id { key_index, .. } => *key_index,
-    };
-    let verified_by = match key_index {
+    let verified_by = match decoded.key_index {
         0 => "the current secret (the first one given)".to_owned(),
         n => format!("fallback secret #{n} (re-issue it with the current secret)"),
     };
     println!(
         "verified  by {verified_by}, {} with salt {:?}",
-        codec.hashalg(),
-        args.keys.salt
+        args.keys.pyramid.hashalg, args.keys.pyramid.salt
     );
-    let decoded = match content {
-        CookieContent::State(decoded) => decoded,
-        CookieContent::Id { id, .. } => {
+    println!("format    {}", format.name());
+    let record = match decoded.content {
+        CookieContent::State(record) => record,
+        CookieContent::Id(id) => {
             let hex = id.to_hex();
             println!(
                 "session   id {hex}: the state lives in the server's store, not in this cookie"
@@ -210,25 +218,26 @@ pub(super) fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
     };
-    print_record(&decoded.record)?;
+    print_record(&record)?;
     if let Some(Limit(timeout)) = args.timeout {
         let engine = SessionEngine::new(
-            codec,
+            format,
             SessionConfig {
                 timeout,
                 ..SessionConfig::default()
             },
         )?;
-        let status = engine.judge_record(&decoded.record, decoded.key_index);
-        let idle = SystemClock.now() - decoded.record.accessed.as_secs_f64();
+        let status = engine.judge_record(&record, decoded.key_index);
+        let idle = SystemClock.now() - record.accessed.as_secs_f64();
         match timeout {
             Some(t) => println!(
-                "expired   {} (idle {idle:.0} s, timeout {t} s): {status}",
+                "expired   {} (idle {idle:.0} s, timeout {} s): {status}",
                 if matches!(status, sesi::CookieStatus::Expired { .. }) {
                     "yes"
                 } else {
                     "no"
-                }
+                },
+                t.as_secs()
             ),
             None => println!("expired   no (no timeout): {status}"),
         }
@@ -236,8 +245,15 @@ pub(super) fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn decode_unverified(value: &str, hashalg: HashAlg) -> anyhow::Result<ExitCode> {
-    match Codec::decode_unverified(value, hashalg) {
+fn decode_unverified(value: &str, keys: &KeyArgs) -> anyhow::Result<ExitCode> {
+    let format = keys.format.cookie_format;
+    let Some(read) = format.read_unverified(value, keys.pyramid.hashalg) else {
+        eprintln!(
+            "sesi: the {format} cookie format hides its content: it cannot be read without the key"
+        );
+        return Ok(ExitCode::from(exit::INVALID_COOKIE));
+    };
+    match read {
         Ok(record) => {
             println!(
                 "UNVERIFIED: the signature was NOT checked. Anyone can read a signed cookie like this one;"
@@ -274,8 +290,7 @@ pub(super) fn encode(args: &EncodeArgs) -> anyhow::Result<ExitCode> {
         args.created.unwrap_or(Timestamp::Float(now)),
         state,
     );
-    let codec = Codec::new(&secrets, &args.keys.salt, args.keys.hashalg);
-    let value = codec.encode(&record);
+    let value = args.keys.format(&secrets).encode(&record);
     if value.len() > sesi::core::MAX_COOKIE_VALUE_LEN {
         eprintln!(
             "sesi: warning: the value is {} characters; browsers and sesi discard cookies over {}",

@@ -7,10 +7,12 @@ mod serve;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::time::Duration;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use sesi::{HashAlg, SameSite};
 
-use crate::StoreChoice;
+use crate::{CookieFormatName, StoreChoice};
 
 pub use secrets::{SecretSource, default_secret_path, load_secrets};
 
@@ -31,8 +33,39 @@ pub enum Command {
     /// Decode, verify or sign a session cookie value.
     #[command(subcommand)]
     Cookie(CookieCommand),
-    /// Print a fresh 64-byte random secret (128 hex characters), usable as SESI_SECRET.
-    Keygen,
+    /// Print a fresh key of the shape the cookie format takes, usable as SESI_SECRET (Pyramid: 64
+    /// random bytes as 128 hex characters).
+    Keygen(FormatArg),
+}
+
+/// `--cookie-format`, read the same way by every subcommand.
+#[derive(Debug, Args, Clone)]
+pub struct FormatArg {
+    /// The cookie format: `pyramid` (Pyramid's SignedCookieSessionFactory, byte for byte).
+    #[arg(
+        long,
+        env = "SESI_COOKIE_FORMAT",
+        default_value = "pyramid",
+        value_parser = parse_format,
+        value_name = "FORMAT"
+    )]
+    pub cookie_format: CookieFormatName,
+}
+
+fn parse_format(s: &str) -> Result<CookieFormatName, String> {
+    s.parse::<CookieFormatName>().map_err(|e| e.to_string())
+}
+
+/// The Pyramid format's settings, read the same way by `serve` and the cookie tools.
+#[derive(Debug, Args, Clone)]
+pub struct PyramidArgs {
+    /// HMAC hash algorithm (Pyramid's `hashalg`): sha512, sha384, sha256, sha224 or sha1.
+    #[arg(long, env = "SESI_HASHALG", default_value = "sha512", value_parser = parse_hashalg)]
+    pub hashalg: HashAlg,
+
+    /// Salt prepended to the secret (Pyramid's `salt`).
+    #[arg(long, env = "SESI_SALT", default_value = sesi::core::DEFAULT_SALT)]
+    pub salt: String,
 }
 
 /// `sesi serve`.
@@ -112,13 +145,13 @@ fn parse_store(s: &str) -> Result<StoreChoice, String> {
 /// Session settings shared with Pyramid's `SignedCookieSessionFactory`.
 #[derive(Debug, Args, Clone)]
 pub struct SessionArgs {
-    /// HMAC hash algorithm (Pyramid's `hashalg`): sha512, sha384, sha256, sha224 or sha1.
-    #[arg(long, env = "SESI_HASHALG", default_value = "sha512", value_parser = parse_hashalg)]
-    pub hashalg: HashAlg,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub format: FormatArg,
 
-    /// Salt prepended to the secret (Pyramid's `salt`).
-    #[arg(long, env = "SESI_SALT", default_value = sesi::core::DEFAULT_SALT)]
-    pub salt: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub pyramid: PyramidArgs,
 
     /// Idle timeout in seconds, or `none` (Pyramid's `timeout`).
     #[arg(long, env = "SESI_TIMEOUT", default_value = "1200", value_parser = parse_secs)]
@@ -150,16 +183,16 @@ pub struct SessionArgs {
     pub samesite: SameSiteArg,
 }
 
-/// A number of seconds or no limit.
+/// A whole number of seconds, or no limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limit(pub Option<u64>);
+pub struct Limit(pub Option<Duration>);
 
 fn parse_secs(s: &str) -> Result<Limit, String> {
     if s.eq_ignore_ascii_case("none") {
         return Ok(Limit(None));
     }
     s.parse::<u64>()
-        .map(|n| Limit(Some(n)))
+        .map(|n| Limit(Some(Duration::from_secs(n))))
         .map_err(|_| format!("{s:?} is not a whole number of seconds (0 or more) or `none`"))
 }
 
@@ -215,7 +248,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Cookie(CookieCommand::Decode(args)) => cookie::decode(&args),
         Command::Cookie(CookieCommand::Encode(args)) => cookie::encode(&args),
-        Command::Keygen => keygen(),
+        Command::Keygen(format) => keygen(format.cookie_format),
     };
     match result {
         Ok(code) => code,
@@ -226,13 +259,7 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-fn keygen() -> anyhow::Result<ExitCode> {
-    let secret = sesi::Secret::generate()?;
-    println!(
-        "{}",
-        secret
-            .expose_text()
-            .expect("generated secrets are hex text")
-    );
+fn keygen(format: CookieFormatName) -> anyhow::Result<ExitCode> {
+    println!("{}", format.generate_key()?);
     Ok(ExitCode::SUCCESS)
 }

@@ -19,9 +19,10 @@ impl SessionArgs {
     #[must_use]
     pub fn settings(&self, secrets: Secrets) -> Settings {
         Settings {
+            cookie_format: self.format.cookie_format,
             secrets,
-            hashalg: self.hashalg,
-            salt: self.salt.clone(),
+            hashalg: self.pyramid.hashalg,
+            salt: self.pyramid.salt.clone(),
             timeout: self.timeout.0,
             reissue_time: self.reissue_time.0,
             max_lifetime: self.max_lifetime.0,
@@ -140,7 +141,8 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr().context("listening socket has no address")?;
         tracing::info!(
-            "sesi listening on http://{local} (hashalg {}, cookie {:?}, sessions in {}, cookie limit {MAX_COOKIE_SIZE} bytes)",
+            "sesi listening on http://{local} (cookie format {}, hashalg {}, cookie {:?}, sessions in {}, cookie limit {MAX_COOKIE_SIZE} bytes)",
+            settings.cookie_format,
             settings.hashalg,
             settings.cookie_name,
             match (&settings.store, settings.spill) {

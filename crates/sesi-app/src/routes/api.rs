@@ -1,18 +1,19 @@
-//! The JSON API, on the same session cookie. State-changing calls need the CSRF token in the
-//! `X-CSRF-Token` header (`GET /api/session` tells it); a failed check is 403 and changes nothing.
+//! The JSON API, on the same session cookie: the JSON presenter of [`CartCommand`], the counter,
+//! and the session itself. State-changing calls need the CSRF token in the `X-CSRF-Token` header
+//! (`GET /api/session` tells it); a failed check is 403 and changes nothing.
 
 use axum::Json;
 use axum::extract::Path;
 use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sesi::Session;
 
-use super::cart::{self, ChangeError};
+use super::cart_command::{CartCommand, load};
 use super::counter;
-use super::{check_csrf, too_large};
-use crate::catalog::{self, CART_KEY, CartError, PRODUCTS};
+use super::csrf::CsrfHeader;
+use crate::catalog::{self, PRODUCTS};
 use crate::error::{ApiError, AppError};
 
 type ApiResult<T = Json<Value>> = Result<T, ApiError>;
@@ -36,32 +37,16 @@ fn path_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError
         .map_err(|rejection| AppError::bad_request(rejection.body_text()).json())
 }
 
-fn csrf(session: &Session, headers: &HeaderMap) -> Result<(), ApiError> {
-    check_csrf(session, headers, None).map_err(AppError::json)
-}
-
 fn cart_json(session: &Session) -> Json<Value> {
-    Json(json!(catalog::price(&cart::load(session))))
+    Json(json!(catalog::price(&load(session))))
 }
 
-fn change_error(err: ChangeError) -> ApiError {
-    let err = match err {
-        ChangeError::Rule(CartError::UnknownProduct) => {
-            AppError::not_found("there is no such product")
-        }
-        ChangeError::Rule(CartError::NotInCart) => {
-            AppError::not_found("that product is not in the cart")
-        }
-        ChangeError::Rule(rule @ CartError::BadQuantity) => {
-            AppError::unprocessable("bad_quantity", rule.to_string())
-        }
-        ChangeError::Rule(rule @ CartError::TooManyLines) => {
-            AppError::unprocessable("too_many_lines", rule.to_string())
-        }
-        ChangeError::TooLarge { bytes } => too_large(bytes),
-        ChangeError::Session(err) => AppError::internal(&err),
-    };
-    err.json()
+/// Runs `command`; the answer is the cart, or the command's error as JSON.
+fn present(session: &Session, command: &CartCommand) -> ApiResult {
+    command
+        .execute(session)
+        .map_err(|err| command.error(err).json())?;
+    Ok(cart_json(session))
 }
 
 /// `GET /api/session`: the decoded session and its CSRF token. Increments nothing.
@@ -78,8 +63,7 @@ pub(crate) async fn session(session: Session) -> Json<Value> {
 }
 
 /// `POST /api/counter`.
-pub(crate) async fn counter(session: Session, headers: HeaderMap) -> ApiResult {
-    csrf(&session, &headers)?;
+pub(crate) async fn counter(session: Session, _: CsrfHeader) -> ApiResult {
     let counter = counter::increment(&session).map_err(AppError::json)?;
     Ok(Json(json!({ "counter": counter })))
 }
@@ -103,16 +87,15 @@ pub(crate) struct NewItem {
 /// `POST /api/cart/items`: 201 with the cart.
 pub(crate) async fn add_item(
     session: Session,
-    headers: HeaderMap,
+    _: CsrfHeader,
     body: Result<Json<NewItem>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    csrf(&session, &headers)?;
     let item = json_body(body)?;
-    cart::change(&session, |c| {
-        catalog::add(c, &item.product_id, item.quantity)
-    })
-    .map_err(change_error)?;
-    Ok((StatusCode::CREATED, cart_json(&session)))
+    let command = CartCommand::Add {
+        product_id: item.product_id,
+        quantity: item.quantity,
+    };
+    Ok((StatusCode::CREATED, present(&session, &command)?))
 }
 
 #[derive(Deserialize)]
@@ -123,33 +106,32 @@ pub(crate) struct Quantity {
 /// `PATCH /api/cart/items/{id}`.
 pub(crate) async fn set_quantity(
     session: Session,
-    headers: HeaderMap,
+    _: CsrfHeader,
     path: Result<Path<String>, PathRejection>,
     body: Result<Json<Quantity>, JsonRejection>,
 ) -> ApiResult {
-    csrf(&session, &headers)?;
-    let id = path_id(path)?;
-    let body = json_body(body)?;
-    cart::change(&session, |c| catalog::set_quantity(c, &id, body.quantity))
-        .map_err(change_error)?;
-    Ok(cart_json(&session))
+    let product_id = path_id(path)?;
+    let quantity = json_body(body)?.quantity;
+    present(
+        &session,
+        &CartCommand::SetQuantity {
+            product_id,
+            quantity,
+        },
+    )
 }
 
 /// `DELETE /api/cart/items/{id}`.
 pub(crate) async fn remove_item(
     session: Session,
-    headers: HeaderMap,
+    _: CsrfHeader,
     path: Result<Path<String>, PathRejection>,
 ) -> ApiResult {
-    csrf(&session, &headers)?;
-    let id = path_id(path)?;
-    cart::change(&session, |c| catalog::remove(c, &id)).map_err(change_error)?;
-    Ok(cart_json(&session))
+    let product_id = path_id(path)?;
+    present(&session, &CartCommand::Remove { product_id })
 }
 
 /// `DELETE /api/cart`.
-pub(crate) async fn empty_cart(session: Session, headers: HeaderMap) -> ApiResult {
-    csrf(&session, &headers)?;
-    session.remove(CART_KEY);
-    Ok(cart_json(&session))
+pub(crate) async fn empty_cart(session: Session, _: CsrfHeader) -> ApiResult {
+    present(&session, &CartCommand::Empty)
 }

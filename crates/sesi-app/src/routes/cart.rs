@@ -1,16 +1,16 @@
-//! `GET /cart` and its forms. Every form is a CSRF-checked POST that answers 303 to `/cart`
-//! (post/redirect/get) with a flash message shown exactly once.
+//! `GET /cart` and its forms, the HTML presenter of [`CartCommand`]: every form is a CSRF-checked
+//! POST that answers 303 to `/cart` (post/redirect/get) with a flash message shown exactly once.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, Uri};
 use axum::response::{Html, Redirect};
 use serde::Deserialize;
 use sesi::{Session, SessionError};
 
-use super::{Chrome, check_csrf, render};
-use crate::catalog::{self, CART_KEY, Cart, CartError, PRODUCTS, PricedCart, Product};
+use super::cart_command::{CartCommand, ChangeError, Done, load};
+use super::csrf::{CsrfForm, NoFields};
+use super::page::{Chrome, render};
+use crate::catalog::{self, CartError, PRODUCTS, PricedCart, Product};
 use crate::error::AppError;
 use crate::i18n::{Lang, Texts};
 
@@ -23,46 +23,6 @@ struct CartPage {
     cart: PricedCart,
     products: &'static [Product],
     csrf_token: String,
-}
-
-/// The session's cart; a cart that is not a map of ids to quantities is treated as empty.
-pub(crate) fn load(session: &Session) -> Cart {
-    session
-        .get::<Cart>(CART_KEY)
-        .unwrap_or_else(|err| {
-            tracing::warn!(%err, "unreadable cart in session; showing an empty cart");
-            None
-        })
-        .unwrap_or_default()
-}
-
-/// Why a cart change did not happen.
-#[derive(Debug)]
-pub(crate) enum ChangeError {
-    Rule(CartError),
-    TooLarge { bytes: usize },
-    Session(SessionError),
-}
-
-/// Applies `f` to the cart and stores the result, but only if `f` succeeds and the session still
-/// fits in a cookie; otherwise the session is left exactly as it was.
-pub(crate) fn change<R>(
-    session: &Session,
-    f: impl FnOnce(&mut Cart) -> Result<R, CartError>,
-) -> Result<R, ChangeError> {
-    let mut cart = load(session);
-    let result = f(&mut cart).map_err(ChangeError::Rule)?;
-    let stored = if cart.is_empty() {
-        session.remove(CART_KEY);
-        Ok(())
-    } else {
-        session.try_insert(CART_KEY, &cart)
-    };
-    match stored {
-        Ok(()) => Ok(result),
-        Err(SessionError::TooLarge { bytes, .. }) => Err(ChangeError::TooLarge { bytes }),
-        Err(err) => Err(ChangeError::Session(err)),
-    }
 }
 
 pub(crate) async fn page(
@@ -81,62 +41,82 @@ pub(crate) async fn page(
     })
 }
 
+/// The fields of the line forms.
 #[derive(Deserialize)]
 pub(crate) struct LineForm {
-    csrf_token: Option<String>,
     product_id: String,
     quantity: Option<String>,
 }
 
-#[derive(Deserialize)]
-pub(crate) struct TokenForm {
-    csrf_token: Option<String>,
+impl LineForm {
+    /// The quantity field; anything but an integer is out of range (reported as such, not as a
+    /// 400).
+    fn quantity(&self) -> i64 {
+        self.quantity
+            .as_deref()
+            .and_then(|q| q.trim().parse().ok())
+            .unwrap_or(0)
+    }
 }
 
-fn parse<T>(form: Result<Form<T>, FormRejection>) -> Result<T, AppError> {
-    form.map(|Form(f)| f)
-        .map_err(|e| AppError::bad_request(format!("bad form: {}", e.body_text())))
+pub(crate) async fn add(
+    session: Session,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm<LineForm>,
+) -> Result<Redirect, AppError> {
+    let quantity = form.quantity();
+    let command = CartCommand::Add {
+        product_id: form.product_id,
+        quantity,
+    };
+    present(&session, &headers, &command)
 }
 
-/// A quantity field; anything but an integer is out of range (reported as such, not as a 400).
-fn quantity(field: Option<&str>) -> i64 {
-    field.and_then(|q| q.trim().parse().ok()).unwrap_or(0)
+pub(crate) async fn update(
+    session: Session,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm<LineForm>,
+) -> Result<Redirect, AppError> {
+    let quantity = form.quantity();
+    let command = CartCommand::SetQuantity {
+        product_id: form.product_id,
+        quantity,
+    };
+    present(&session, &headers, &command)
 }
 
-enum Edit {
-    Add,
-    Update,
-    Remove,
+pub(crate) async fn remove(
+    session: Session,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm<LineForm>,
+) -> Result<Redirect, AppError> {
+    let command = CartCommand::Remove {
+        product_id: form.product_id,
+    };
+    present(&session, &headers, &command)
 }
 
-/// Runs one cart edit and flashes its outcome in the visitor's language.
-fn edit(
+pub(crate) async fn empty(
+    session: Session,
+    headers: HeaderMap,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+) -> Result<Redirect, AppError> {
+    present(&session, &headers, &CartCommand::Empty)
+}
+
+/// Runs `command` and flashes its outcome in the visitor's language: done, or a refusal the
+/// visitor can act on. An unknown product or a broken session is an error page instead.
+fn present(
     session: &Session,
     headers: &HeaderMap,
-    form: LineForm,
-    kind: Edit,
+    command: &CartCommand,
 ) -> Result<Redirect, AppError> {
-    check_csrf(session, headers, form.csrf_token.as_deref())?;
     let t = Lang::resolve(session, None, headers).texts();
-    let qty = quantity(form.quantity.as_deref());
-    let id = form.product_id.as_str();
-    let (outcome, done) = match kind {
-        Edit::Add => (change(session, |c| catalog::add(c, id, qty)), t.added),
-        Edit::Update => (
-            change(session, |c| catalog::set_quantity(c, id, qty)),
-            t.updated,
-        ),
-        Edit::Remove => (change(session, |c| catalog::remove(c, id)), t.removed),
-    };
-    let (queue, message) = match outcome {
-        Ok(product) => ("", format!("{done} {}", product.name)),
-        Err(ChangeError::Rule(CartError::UnknownProduct)) => {
-            return Err(AppError::new(
-                StatusCode::NOT_FOUND,
-                "unknown_product",
-                format!("there is no product {id:?}"),
-            ));
-        }
+    let (queue, message) = match command.execute(session) {
+        Ok(Done::Added(product)) => ("", format!("{} {}", t.added, product.name)),
+        Ok(Done::Updated(product)) => ("", format!("{} {}", t.updated, product.name)),
+        Ok(Done::Removed(product)) => ("", format!("{} {}", t.removed, product.name)),
+        Ok(Done::Emptied) => ("", t.emptied.to_owned()),
         Err(ChangeError::Rule(CartError::BadQuantity)) => ("error", t.err_quantity.to_owned()),
         Err(ChangeError::Rule(CartError::NotInCart)) => ("error", t.err_not_in_cart.to_owned()),
         Err(ChangeError::Rule(CartError::TooManyLines)) => {
@@ -149,7 +129,7 @@ fn edit(
             );
             ("error", t.err_too_large.to_owned())
         }
-        Err(ChangeError::Session(err)) => return Err(AppError::internal(&err)),
+        Err(err) => return Err(command.error(err)),
     };
     if !flash_if_fits(session, &message, queue)? && queue == "error" {
         // The refusal cannot even be queued as a flash: say it on an error page instead.
@@ -174,41 +154,4 @@ fn flash_if_fits(session: &Session, message: &str, queue: &str) -> Result<bool, 
         }
         Err(err) => Err(AppError::internal(&err)),
     }
-}
-
-pub(crate) async fn add(
-    session: Session,
-    headers: HeaderMap,
-    form: Result<Form<LineForm>, FormRejection>,
-) -> Result<Redirect, AppError> {
-    edit(&session, &headers, parse(form)?, Edit::Add)
-}
-
-pub(crate) async fn update(
-    session: Session,
-    headers: HeaderMap,
-    form: Result<Form<LineForm>, FormRejection>,
-) -> Result<Redirect, AppError> {
-    edit(&session, &headers, parse(form)?, Edit::Update)
-}
-
-pub(crate) async fn remove(
-    session: Session,
-    headers: HeaderMap,
-    form: Result<Form<LineForm>, FormRejection>,
-) -> Result<Redirect, AppError> {
-    edit(&session, &headers, parse(form)?, Edit::Remove)
-}
-
-pub(crate) async fn empty(
-    session: Session,
-    headers: HeaderMap,
-    form: Result<Form<TokenForm>, FormRejection>,
-) -> Result<Redirect, AppError> {
-    let form = parse(form)?;
-    check_csrf(&session, &headers, form.csrf_token.as_deref())?;
-    let t = Lang::resolve(&session, None, &headers).texts();
-    session.remove(CART_KEY);
-    flash_if_fits(&session, t.emptied, "")?;
-    Ok(Redirect::to("/cart"))
 }

@@ -1,15 +1,13 @@
 //! `GET /`: the visit counter; `POST /session/reset`.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, Uri};
 use axum::response::{Html, Redirect};
-use serde::Deserialize;
 use sesi::Session;
 use sesi::core::SessionError;
 
-use super::{Chrome, check_csrf, render, session_error};
+use super::csrf::{CsrfForm, NoFields};
+use super::page::{Chrome, render};
 use crate::error::AppError;
 use crate::i18n::Texts;
 
@@ -28,8 +26,8 @@ struct CounterPage {
 
 /// Adds one to the visit counter. A counter that is not an integer (only a signed cookie from an
 /// older app could hold one) starts again at 1 rather than failing the page. A cookie session too
-/// full for one more digit is a 422 that says so (the library would otherwise answer a plain 500
-/// at the end of the request); the session is left as it was.
+/// full for one more digit is a 422 that says so (the library would otherwise answer its 500 at
+/// the end of the request); the session is left as it was.
 pub(crate) fn increment(session: &Session) -> Result<i64, AppError> {
     let bump = |n: &mut i64| {
         *n = n.saturating_add(1);
@@ -42,9 +40,9 @@ pub(crate) fn increment(session: &Session) -> Result<i64, AppError> {
             session
                 .try_insert(COUNTER_KEY, &1)
                 .map(|()| 1)
-                .map_err(session_error)
+                .map_err(AppError::from)
         }
-        Err(err) => Err(session_error(err)),
+        Err(err) => Err(err.into()),
     }
 }
 
@@ -64,19 +62,11 @@ pub(crate) async fn page(
     })
 }
 
-#[derive(Deserialize)]
-pub(crate) struct ResetForm {
-    csrf_token: Option<String>,
-}
-
 /// Ends the session: the cookie is removed from the browser.
 pub(crate) async fn reset(
     session: Session,
-    headers: HeaderMap,
-    form: Result<Form<ResetForm>, FormRejection>,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Redirect, AppError> {
-    let Form(form) = form.map_err(|e| AppError::bad_request(e.body_text()))?;
-    check_csrf(&session, &headers, form.csrf_token.as_deref())?;
     session.invalidate();
     Ok(Redirect::to("/"))
 }

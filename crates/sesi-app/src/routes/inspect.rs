@@ -8,9 +8,10 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::Html;
 use serde::Deserialize;
 use sesi::Session;
-use sesi::core::{Codec, CookieContent, CookieStatus, Record, SessionEngine};
+use sesi::core::{CookieContent, CookieStatus, Decoded, Record, SessionEngine};
 
-use super::{AppState, Chrome, render};
+use super::AppState;
+use super::page::{Chrome, render};
 use crate::error::AppError;
 use crate::i18n::Texts;
 
@@ -63,9 +64,16 @@ pub(crate) fn report(
 ) -> Report {
     let size = raw.map_or(0, |r| engine.cookie_overhead() + r.len());
     // Verified and decoded once; judged by the time rules from that.
-    let (status, payload) = match raw.map(|r| (r, engine.codec().decode_any(r))) {
+    let format = engine.format();
+    let (status, payload) = match raw.map(|r| (r, format.decode(r))) {
         None => (CookieStatus::Absent, None),
-        Some((_, Ok(CookieContent::Id { id, .. }))) => {
+        Some((
+            _,
+            Ok(Decoded {
+                content: CookieContent::Id(id),
+                ..
+            }),
+        )) => {
             // A session-id cookie: its state is in the store, not in the cookie.
             return Report {
                 cookie_header,
@@ -76,14 +84,21 @@ pub(crate) fn report(
                 size,
             };
         }
-        Some((_, Ok(CookieContent::State(decoded)))) => (
-            engine.judge_record(&decoded.record, decoded.key_index),
-            Some(view(&decoded.record, true)),
+        Some((
+            _,
+            Ok(Decoded {
+                content: CookieContent::State(record),
+                key_index,
+            }),
+        )) => (
+            engine.judge_record(&record, key_index),
+            Some(view(&record, true)),
         ),
         Some((raw, Err(err))) => (
             err.into(),
-            Codec::decode_unverified(raw, engine.codec().hashalg())
-                .ok()
+            format
+                .read_unverified(raw)
+                .and_then(Result::ok)
                 .map(|r| view(&r, false)),
         ),
     };
@@ -110,8 +125,13 @@ fn view(record: &Record, verified: bool) -> PayloadView {
         verified,
         accessed_raw: record.accessed.to_string(),
         accessed_date: utc_date(record.accessed.as_secs_f64()),
-        created_raw: record.created.to_string(),
-        created_date: utc_date(record.created.as_secs_f64()),
+        created_raw: record
+            .created
+            .map_or_else(|| "—".to_owned(), |c| c.to_string()),
+        created_date: record.created.map_or_else(
+            || "not recorded by this cookie format".to_owned(),
+            |c| utc_date(c.as_secs_f64()),
+        ),
         state_pretty: serde_json::to_string_pretty(&record.state)
             .unwrap_or_else(|_| "{}".to_owned()),
     }

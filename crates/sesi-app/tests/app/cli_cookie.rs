@@ -648,9 +648,11 @@ fn keygen_secret_works_as_sesi_secret() {
 /// option (found by a CI run where an encoded cookie happened to start with `-`).
 #[test]
 fn decode_accepts_a_cookie_that_starts_with_a_dash() {
-    use sesi::core::{Codec, DEFAULT_SALT, HashAlg, Record, Secret, Secrets, Timestamp};
+    use sesi::core::{
+        CookieFormat, DEFAULT_SALT, HashAlg, PyramidFormat, Record, Secret, Secrets, Timestamp,
+    };
     let secret = Secret::new_insecure(SECRET).expect("non-empty");
-    let codec = Codec::new(&Secrets::new(secret), DEFAULT_SALT, HashAlg::Sha512);
+    let codec = PyramidFormat::new(&Secrets::new(secret), DEFAULT_SALT, HashAlg::Sha512);
     let cookie = (0..10_000)
         .map(|n| {
             let state = json!({ "counter": n });
@@ -669,9 +671,10 @@ fn decode_accepts_a_cookie_that_starts_with_a_dash() {
 
 #[test]
 fn decode_names_the_id_inside_a_store_cookie() {
+    use sesi::CookieFormat as _;
     const STRONG: &str = "the store cookie test secret: longer than 32 bytes";
     let secrets = sesi::Secrets::new(sesi::Secret::new(STRONG).expect("long enough"));
-    let codec = sesi::core::Codec::new(&secrets, sesi::core::DEFAULT_SALT, sesi::HashAlg::Sha512);
+    let codec = sesi::PyramidFormat::new(&secrets, sesi::core::DEFAULT_SALT, sesi::HashAlg::Sha512);
     let id = sesi::core::store::SessionId::generate();
     let cookie = codec.encode_id(&id);
     let stdout = ok(&sesi(&["cookie", "decode", "--secret", STRONG, &cookie]));

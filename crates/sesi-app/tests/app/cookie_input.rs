@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::json;
+use sesi::CookieFormat as _;
 
 use crate::support::cookie::{codec, decode, forge, tamper};
 use crate::support::html::{cart_lines, counter, data_status};

@@ -18,7 +18,7 @@ async fn replay_after_reset_is_possible_until_timeout() {
     let _share = load::share().await;
     const TIMEOUT: u64 = 2;
     let mut settings = settings();
-    settings.timeout = Some(TIMEOUT);
+    settings.timeout = Some(Duration::from_secs(TIMEOUT));
     let server = TestServer::with_settings(settings).await;
     let visitor = server.visitor();
     visitor.visit().await;

@@ -1,5 +1,6 @@
-//! Fuzz target `decode`: arbitrary bytes into `Codec::decode`, `Codec::decode_unverified` and the
-//! session path (`SessionEngine::session(Some(..))` then reads, an update and `commit`), both as a
+//! Fuzz target `decode`: arbitrary bytes into `PyramidFormat::decode`,
+//! `PyramidFormat::decode_unverified` and the session path (`Lifecycle::begin(.., Some(..))` then
+//! reads, an update and `plan`), both as a
 //! raw cookie value and as a correctly signed payload. Checklist rows 16 and 63.
 //!
 //! `cargo +nightly fuzz run decode fuzz/corpus/decode fuzz/seeds/decode -- -max_total_time=60`

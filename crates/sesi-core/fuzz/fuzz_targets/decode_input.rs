@@ -12,9 +12,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
+use sesi_core::session::{CookieStep, Lifecycle};
 use sesi_core::{
-    Codec, Commit, DEFAULT_SALT, DecodeError, HashAlg, ManualClock, Record, Secret, Secrets,
-    SessionConfig, SessionEngine,
+    CookieContent, CookieFormat, DEFAULT_SALT, DecodeError, HashAlg, ManualClock, PyramidFormat,
+    Secret, Secrets, SessionConfig, SessionEngine,
 };
 use sha2::Sha512;
 
@@ -23,9 +24,9 @@ pub const SECRET: &str = "rahasia_dapur_123";
 /// Ten seconds after the vectors were issued: they are neither expired nor from the future.
 pub const NOW: f64 = 1_764_000_010.0;
 
-/// Codec, engine and a keyed MAC, built once per process.
+/// The Pyramid format, an engine and a keyed MAC, built once per process.
 pub struct Target {
-    codec: Codec,
+    codec: PyramidFormat,
     engine: Arc<SessionEngine>,
     mac: Hmac<Sha512>,
 }
@@ -33,7 +34,7 @@ pub struct Target {
 impl Default for Target {
     fn default() -> Self {
         let secret = Secret::new_insecure(SECRET).expect("non-empty secret");
-        let codec = Codec::new(&Secrets::new(secret), DEFAULT_SALT, HashAlg::Sha512);
+        let codec = PyramidFormat::new(&Secrets::new(secret), DEFAULT_SALT, HashAlg::Sha512);
         let engine = SessionEngine::new(codec.clone(), SessionConfig::default())
             .expect("default config is valid")
             .with_clock(Arc::new(ManualClock::new(NOW)));
@@ -54,10 +55,10 @@ impl Target {
 
         // 1. The bytes as a cookie value.
         if let Ok(decoded) = self.codec.decode(&text) {
-            self.check_round_trip(&decoded.record);
+            self.check_round_trip(&decoded.content);
         }
-        let _ = Codec::decode_unverified(&text, HashAlg::Sha512);
-        let _ = Codec::decode_unverified(&text, HashAlg::Sha1);
+        let _ = PyramidFormat::decode_unverified(&text, HashAlg::Sha512);
+        let _ = PyramidFormat::decode_unverified(&text, HashAlg::Sha1);
 
         // 2. The bytes as a correctly signed payload.
         let mut mac = self.mac.clone();
@@ -66,33 +67,46 @@ impl Target {
         signed.extend_from_slice(data);
         let forged = URL_SAFE_NO_PAD.encode(&signed);
         match self.codec.decode(&forged) {
-            Ok(decoded) => self.check_round_trip(&decoded.record),
+            Ok(decoded) => self.check_round_trip(&decoded.content),
             Err(DecodeError::BadSignature) => panic!("a correctly signed payload failed the MAC"),
             Err(_) => {}
         }
 
         // 3. Both through the whole session path.
         for raw in [text, forged] {
-            let session = self.engine.session(Some(raw));
+            let request = Lifecycle::begin(&self.engine, Some(raw));
+            let session = request.session();
             let _ = session.get::<Value>("x");
             let _ = session.get::<i64>("counter");
             let _ = session.peek_flash::<Value>("");
             let _ = session.check_csrf_token("0123456789abcdef0123456789abcdef01234567");
             let _ = session.update("counter", |n: &mut i64| *n = n.saturating_add(1));
-            match session.commit() {
-                Commit::Set { value, .. } => {
-                    assert!(value.len() <= sesi_core::MAX_COOKIE_SIZE);
-                    self.codec
-                        .decode(&value)
-                        .expect("the engine's own cookie decodes");
-                }
-                Commit::Keep | Commit::Delete | Commit::TooLarge { .. } => {}
+            let plan = request.plan();
+            assert!(
+                plan.save.is_none() && plan.delete.is_none(),
+                "cookie mode stores nothing"
+            );
+            if let CookieStep::Set(value) = plan.cookie {
+                assert!(value.len() <= sesi_core::MAX_COOKIE_SIZE);
+                self.codec
+                    .decode(&value)
+                    .expect("the engine's own cookie decodes");
             }
         }
     }
 
-    /// A decoded record re-encodes to a cookie that decodes to the same record.
-    fn check_round_trip(&self, record: &Record) {
+    /// A decoded record (or session id) re-encodes to a cookie that decodes to the same record.
+    fn check_round_trip(&self, content: &CookieContent) {
+        let record = match content {
+            CookieContent::State(record) => record,
+            CookieContent::Id(id) => {
+                let cookie = self.codec.encode_id(id);
+                assert_eq!(self.codec.encoded_id_len(), cookie.len(), "encoded_id_len");
+                let again = self.codec.decode(&cookie).expect("a re-encoded id decodes");
+                assert_eq!(again.content, *content, "round trip changed the id");
+                return;
+            }
+        };
         let cookie = self.codec.encode(record);
         assert_eq!(self.codec.encoded_len(record), cookie.len(), "encoded_len");
         if cookie.len() > sesi_core::MAX_COOKIE_VALUE_LEN {
@@ -102,7 +116,8 @@ impl Target {
             .codec
             .decode(&cookie)
             .expect("a re-encoded cookie decodes")
-            .record;
+            .into_record()
+            .expect("a whole session");
         // Exact: the workspace enables serde_json's `float_roundtrip`, so floats survive.
         assert_eq!(*record, again, "round trip changed the record");
     }

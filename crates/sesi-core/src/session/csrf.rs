@@ -1,12 +1,10 @@
-//! CSRF tokens, stored as Pyramid stores them: 40 lowercase hex characters under `_csrft_`.
+//! CSRF tokens, stored as Pyramid stores them: 40 lowercase hex characters, under the key the
+//! cookie format reserves (Pyramid: `_csrft_`).
 
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
 use super::Session;
-
-/// The session key of the CSRF token, as in Pyramid.
-pub const CSRF_KEY: &str = "_csrft_";
 
 impl Session {
     /// Replaces the CSRF token with a fresh one (20 bytes from the OS generator, as 40 hex chars).
@@ -18,9 +16,11 @@ impl Session {
         getrandom::fill(&mut bytes)
             .expect("the OS random number generator must work to mint tokens");
         let token = crate::hex(&bytes);
-        self.lock()
+        let mut inner = self.lock();
+        let key = inner.engine.format().reserved_keys().csrf;
+        inner
             .change()
-            .insert(CSRF_KEY.to_owned(), Value::String(token.clone()));
+            .insert(key.to_owned(), Value::String(token.clone()));
         token
     }
 
@@ -45,7 +45,9 @@ impl Session {
     }
 
     fn stored_token(&self) -> Option<String> {
-        match self.lock().access().get(CSRF_KEY) {
+        let mut inner = self.lock();
+        let key = inner.engine.format().reserved_keys().csrf;
+        match inner.access().get(key) {
             Some(Value::String(token)) if !token.is_empty() => Some(token.clone()),
             _ => None,
         }

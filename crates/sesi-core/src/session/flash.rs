@@ -1,4 +1,5 @@
-//! Flash messages, stored as Pyramid stores them: a list under `_f_` + queue name.
+//! Flash messages, kept where the cookie format's framework keeps them (Pyramid: a list under
+//! `_f_` + queue name, see [`ReservedKeys`](crate::format::ReservedKeys)).
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -6,13 +7,19 @@ use serde_json::Value;
 
 use super::{Session, SessionError};
 
-/// The key of a flash queue (`""` -> `_f_`, `"error"` -> `_f_error`), as in Pyramid.
-#[must_use]
-pub fn flash_key(queue: &str) -> String {
-    format!("_f_{queue}")
-}
-
 impl Session {
+    /// The session key of a flash queue under this session's cookie format (Pyramid: `""` ->
+    /// `_f_`, `"error"` -> `_f_error`).
+    #[must_use]
+    pub fn flash_key(&self, queue: &str) -> String {
+        self.lock()
+            .engine
+            .format()
+            .reserved_keys()
+            .flash
+            .queue_key(queue)
+    }
+
     /// Queues a message (Pyramid's `flash`). With `allow_duplicate == false` a message equal to one
     /// already queued is not added again.
     ///
@@ -53,11 +60,8 @@ impl Session {
         queue: &str,
         allow_duplicate: bool,
     ) -> Result<(String, Value), SessionError> {
-        let key = flash_key(queue);
-        let msg = serde_json::to_value(msg).map_err(|source| SessionError::Serialize {
-            key: key.clone(),
-            source,
-        })?;
+        let key = self.flash_key(queue);
+        let msg = Self::to_json(&key, msg)?;
         let mut messages = match self.get_value(&key) {
             Some(Value::Array(messages)) => messages,
             Some(one) => vec![one],
@@ -77,7 +81,7 @@ impl Session {
     pub fn pop_flash<T: DeserializeOwned>(&self, queue: &str) -> Result<Vec<T>, SessionError> {
         let messages = self.peek_flash(queue)?;
         // `remove` marks the session changed only when the queue was there.
-        self.remove(&flash_key(queue));
+        self.remove(&self.flash_key(queue));
         Ok(messages)
     }
 
@@ -86,7 +90,7 @@ impl Session {
     /// # Errors
     /// [`SessionError::Deserialize`] when a message is not a `T`.
     pub fn peek_flash<T: DeserializeOwned>(&self, queue: &str) -> Result<Vec<T>, SessionError> {
-        let key = flash_key(queue);
+        let key = self.flash_key(queue);
         let mut inner = self.lock();
         match inner.access().get(&key) {
             Some(Value::Array(items)) => items

@@ -51,10 +51,10 @@ async fn spill_keeps_a_small_session_in_the_cookie() {
     assert_eq!(browser.visit().await, 1);
     assert_eq!(browser.visit().await, 2);
     let cookie = browser.cookie().expect("a session cookie");
-    let CookieContent::State(decoded) = content(&cookie) else {
+    let CookieContent::State(record) = content(&cookie) else {
         panic!("a small session stays in the cookie: {cookie}");
     };
-    assert_eq!(decoded.record.state["counter"], 2);
+    assert_eq!(record.state["counter"], 2);
     let page = browser.get("/session").await;
     let page = &page.expect_status(200).body;
     assert!(storage(page).starts_with("the cookie"), "{}", storage(page));

@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 use sesi::core::store::SessionId;
-use sesi::core::{Codec, CookieContent, DEFAULT_SALT, Record, Timestamp};
-use sesi::{HashAlg, Secret, Secrets};
+use sesi::core::{CookieContent, DEFAULT_SALT, Record, Timestamp};
+use sesi::{CookieFormat, HashAlg, PyramidFormat, Secret, Secrets};
 
 /// The test servers' secret: 64 bytes, so no weak-secret rule gets in the way.
 pub const SECRET: &str = "sesi-app-integration-tests-secret-0123456789abcdef0123456789abcd";
@@ -17,9 +17,9 @@ pub fn secrets() -> Secrets {
     Secrets::new(Secret::new(SECRET).expect("the test secret is long enough"))
 }
 
-/// The codec the servers use, for reading and forging cookies in tests.
-pub fn codec() -> Codec {
-    Codec::new(&secrets(), DEFAULT_SALT, HashAlg::Sha512)
+/// The cookie format the servers use, for reading and forging cookies in tests.
+pub fn codec() -> PyramidFormat {
+    PyramidFormat::new(&secrets(), DEFAULT_SALT, HashAlg::Sha512)
 }
 
 /// Verifies and decodes a cookie value with [`SECRET`]; panics when it does not verify.
@@ -30,21 +30,23 @@ pub fn decode(value: &str) -> Record {
             let start: String = value.chars().take(40).collect();
             panic!("cookie {start}... does not verify: {e}")
         })
-        .record
+        .into_record()
+        .expect("a cookie that holds the state, not a store's id")
 }
 
 /// Verifies a cookie value that may hold the state or a store's session id.
 pub fn content(value: &str) -> CookieContent {
     codec()
-        .decode_any(value)
+        .decode(value)
         .unwrap_or_else(|e| panic!("a cookie sesi signed: {e}"))
+        .content
 }
 
 /// The session id in a store cookie; panics on a cookie that holds the state.
 pub fn id_of(value: &str) -> SessionId {
     match content(value) {
-        CookieContent::Id { id, .. } => id,
-        CookieContent::State(d) => panic!("expected an id cookie, got the state {:?}", d.record),
+        CookieContent::Id(id) => id,
+        CookieContent::State(record) => panic!("expected an id cookie, got the state {record:?}"),
     }
 }
 

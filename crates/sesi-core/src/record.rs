@@ -1,4 +1,5 @@
-//! The decoded cookie payload: `[accessed, created, state]`.
+//! A session record, whatever cookie format carried it: the state and its timestamps, plus the
+//! `[accessed, created, state]` JSON that Pyramid signs and that stores keep.
 
 use std::cell::Cell;
 use std::fmt;
@@ -6,8 +7,8 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
-use super::ShapeError;
-use super::pyjson;
+use crate::format::error::{DecodeError, MAX_JSON_DEPTH, ShapeError};
+use crate::pyjson;
 
 /// A timestamp in seconds since the Unix epoch, kept as the JSON number type it was written with so
 /// that a re-encoded cookie is byte-for-byte the same: Pyramid writes `accessed` as an integer
@@ -72,44 +73,112 @@ impl fmt::Display for Timestamp {
     }
 }
 
-/// The triple a Pyramid session cookie carries.
+/// A session as a cookie format carries it: its data and its timestamps.
+///
+/// Every cookie format records when the cookie was issued, which is the session's `accessed`
+/// time (Pyramid and pyramid-nacl write it into the payload; Flask and Django sign a timestamp
+/// that their formats report as `accessed`). Not every format records when the session was
+/// created: `created` is `None` for those, and such a format cannot enforce an absolute lifetime
+/// (its format's `CookieFormat::carries_created` is false).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     /// When the session was last accessed (Pyramid's `accessed`, `renewed` once loaded).
     pub accessed: Timestamp,
-    /// When the session was created.
-    pub created: Timestamp,
+    /// When the session was created, when the format records it.
+    pub created: Option<Timestamp>,
     /// The session's data, keys in insertion order.
     pub state: Map<String, Value>,
 }
 
 impl Record {
-    /// Builds a record.
+    /// A record with both timestamps, as Pyramid's cookies carry them.
     #[must_use]
     pub fn new(accessed: Timestamp, created: Timestamp, state: Map<String, Value>) -> Self {
         Record {
             accessed,
-            created,
+            created: Some(created),
             state,
         }
     }
 
-    /// Appends the payload JSON exactly as Python's `json.dumps([accessed, created, state])`.
+    /// A record from a format that does not record the creation time.
+    #[must_use]
+    pub fn without_created(accessed: Timestamp, state: Map<String, Value>) -> Self {
+        Record {
+            accessed,
+            created: None,
+            state,
+        }
+    }
+
+    /// Appends the payload JSON exactly as Python's `json.dumps([accessed, created, state])`. A
+    /// record without `created` is written with `created = accessed`, the latest time it can have
+    /// been created, so the triple stays one Pyramid reads.
     pub fn write_json(&self, out: &mut Vec<u8>) {
         out.push(b'[');
         self.accessed.write_json(out);
         out.extend_from_slice(b", ");
-        self.created.write_json(out);
+        self.created.unwrap_or(self.accessed).write_json(out);
         out.extend_from_slice(b", ");
         pyjson::write_object(out, &self.state);
         out.push(b']');
     }
+
+    /// Parses `[accessed, created, state]` JSON (a verified cookie payload, or the bytes a store
+    /// kept) into a record.
+    ///
+    /// # Errors
+    /// [`DecodeError::MalformedJson`], [`DecodeError::TooDeep`] or [`DecodeError::BadShape`].
+    pub fn from_json(payload: &[u8]) -> Result<Record, DecodeError> {
+        // Streamed straight into the record (no intermediate array of values); a shape problem
+        // is reported through `shape`, everything else is a JSON error.
+        let shape = Cell::new(None);
+        let mut de = serde_json::Deserializer::from_slice(payload);
+        let parsed = RecordSeed { shape: &shape }
+            .deserialize(&mut de)
+            .and_then(|record| de.end().map(|()| record));
+        parsed.map_err(|err| {
+            if let Some(shape) = shape.take() {
+                DecodeError::BadShape(shape)
+            } else if nesting_depth(payload) > MAX_JSON_DEPTH {
+                DecodeError::TooDeep
+            } else {
+                DecodeError::MalformedJson(err)
+            }
+        })
+    }
+}
+
+/// Maximum bracket depth outside strings; only computed on the error path, to name the cause.
+fn nesting_depth(json: &[u8]) -> usize {
+    let (mut depth, mut max, mut in_str, mut escaped) = (0usize, 0usize, false, false);
+    for &b in json {
+        if in_str {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 /// Deserializes `[accessed, created, state]` directly into a [`Record`], noting the first shape
 /// problem in `shape` (the error value itself only says "bad shape").
-pub(crate) struct RecordSeed<'a> {
-    pub(crate) shape: &'a Cell<Option<ShapeError>>,
+struct RecordSeed<'a> {
+    shape: &'a Cell<Option<ShapeError>>,
 }
 
 impl RecordSeed<'_> {

@@ -1,0 +1,231 @@
+//! The middleware's half of a request's session: starting it from the request's cookie, and
+//! deciding at the end what the request owes the store and the browser.
+//!
+//! A handler never needs this module: it gets the [`Session`] and nothing else (the axum
+//! extractor hands out only that). Every storage mode finishes the same way: the session is
+//! planned once, the plan's store steps run first, its cookie step last.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Session;
+use super::config::{MAX_COOKIE_SIZE, StorageMode};
+use super::engine::SessionEngine;
+use super::state::Inner;
+use super::status::{CookieStatus, SetReason};
+use crate::id::SessionId;
+use crate::record::Record;
+
+/// One request's session, as the middleware holds it: the [`Session`] to hand to the handler,
+/// and what the middleware asks of it once the handler is done.
+#[derive(Debug, Clone)]
+pub struct Lifecycle {
+    session: Session,
+}
+
+impl Lifecycle {
+    /// The session of a request that carried `raw` as its session cookie value (or none).
+    /// Nothing is decoded until the handler first uses the session.
+    #[must_use]
+    pub fn begin(engine: &Arc<SessionEngine>, raw: Option<String>) -> Self {
+        Lifecycle {
+            session: Session::new(Inner::lazy(Arc::clone(engine), raw)),
+        }
+    }
+
+    /// The session of a request whose state is already known: `Ok((record, key_index))` as read
+    /// from a store or a cookie (`key_index` is the key that verified the cookie), judged by the
+    /// time rules; or a fresh session with the status in `Err` when there is no record. `id` is
+    /// where it lives in the store, if anywhere. One clock reading serves the whole request, as on
+    /// the lazy path.
+    #[must_use]
+    pub fn begin_loaded(
+        engine: &Arc<SessionEngine>,
+        incoming: Result<(Record, usize), CookieStatus>,
+        id: Option<SessionId>,
+    ) -> Self {
+        let now = engine.now();
+        let (status, record) = match incoming {
+            Ok((record, key_index)) => (
+                engine.judge_record_at(&record, key_index, now),
+                Some(record),
+            ),
+            Err(status) => (status, None),
+        };
+        let loaded = engine.start_at(status, record, now);
+        Lifecycle {
+            session: Session::new(Inner::loaded(Arc::clone(engine), loaded, id, now)),
+        }
+    }
+
+    /// The lifecycle of a session a handler holds, to preview what the end of its request will
+    /// do (planning is repeatable and changes nothing).
+    #[must_use]
+    pub fn of(session: &Session) -> Self {
+        Lifecycle {
+            session: session.clone(),
+        }
+    }
+
+    /// The session, for the handler.
+    #[must_use]
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// True once the handler has read or written the session.
+    #[must_use]
+    pub fn is_touched(&self) -> bool {
+        self.session.lock().touched
+    }
+
+    /// True when the response depends on the cookie: the session was read, written, or only
+    /// looked at through a getter such as [`Session::status`] or [`Session::is_new`].
+    #[must_use]
+    pub fn depends_on_cookie(&self) -> bool {
+        let inner = self.session.lock();
+        inner.touched || inner.peeked
+    }
+
+    /// What the request's cookie turned out to be (decoding it now if the handler did not).
+    #[must_use]
+    pub fn status(&self) -> CookieStatus {
+        self.session.lock().data().status.clone()
+    }
+
+    /// Decides what the end of the request must do under the engine's [`StorageMode`], and
+    /// prepares the cookie value and the store payload. Planning again gives the same plan as
+    /// long as the handler does not touch the session in between.
+    #[must_use]
+    pub fn plan(&self) -> Plan {
+        let mut inner = self.session.lock();
+        let reason = match due(&mut inner) {
+            Due::Nothing => return Plan::default(),
+            Due::Delete => {
+                return Plan {
+                    delete: inner.id,
+                    cookie: CookieStep::Delete,
+                    ..Plan::default()
+                };
+            }
+            Due::Write(reason) => reason,
+        };
+        let engine = Arc::clone(&inner.engine);
+        let mode = engine.storage();
+        let old_id = inner.id;
+        if mode != StorageMode::Store {
+            let value = engine.format().encode(&inner.data().record);
+            let bytes = engine.cookie_overhead() + value.len();
+            if bytes <= MAX_COOKIE_SIZE {
+                // It fits: the cookie holds the session, and a stored copy is no longer needed.
+                return Plan {
+                    reason: Some(reason),
+                    save: None,
+                    delete: old_id,
+                    cookie: CookieStep::Set(value),
+                };
+            }
+            if mode == StorageMode::Cookie {
+                return Plan {
+                    reason: Some(reason),
+                    cookie: CookieStep::TooLarge { bytes },
+                    ..Plan::default()
+                };
+            }
+        }
+        let mut payload = Vec::new();
+        inner.data().record.write_json(&mut payload);
+        let fresh = old_id.is_none() || inner.invalidated || inner.cycle;
+        let id = match old_id {
+            Some(id) if !fresh => id,
+            _ => *inner.next_id.get_or_insert_with(SessionId::generate),
+        };
+        let cookie = if fresh || inner.rotated() {
+            CookieStep::Set(engine.format().encode_id(&id))
+        } else {
+            CookieStep::Keep
+        };
+        Plan {
+            reason: Some(reason),
+            save: Some(Save {
+                id,
+                payload,
+                ttl: engine.store_ttl(),
+            }),
+            delete: old_id.filter(|_| fresh),
+            cookie,
+        }
+    }
+}
+
+/// What the end of a request must do, in this order: save, then delete, in the store; then the
+/// cookie. A failed store step stops there, so the browser never points at data that was not
+/// saved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Why something is written, if it is.
+    pub reason: Option<SetReason>,
+    /// Save the session in the store.
+    pub save: Option<Save>,
+    /// Remove this stored copy (the session moved to a new id, into the cookie, or ended).
+    pub delete: Option<SessionId>,
+    /// What to do with the browser's cookie.
+    pub cookie: CookieStep,
+}
+
+/// A session to save in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Save {
+    /// Where.
+    pub id: SessionId,
+    /// The `[accessed, created, state]` JSON.
+    pub payload: Vec<u8>,
+    /// Time-to-live (`None`: never expires).
+    pub ttl: Option<Duration>,
+}
+
+/// What the response does with the browser's cookie.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum CookieStep {
+    /// Nothing: untouched, only read within `reissue_time`, or saved under the same id.
+    #[default]
+    Keep,
+    /// Send this cookie value (a whole session, or a session id).
+    Set(String),
+    /// Remove the cookie from the browser (after `invalidate()` with nothing written since).
+    Delete,
+    /// The session would make a cookie of `bytes` bytes, over [`MAX_COOKIE_SIZE`], and there is
+    /// no store to spill to: nothing is sent, so the browser keeps its last good cookie.
+    TooLarge {
+        /// Size the Set-Cookie would have had (name, value and attributes).
+        bytes: usize,
+    },
+}
+
+/// What the end of a request owes the browser (and the store), before any encoding.
+enum Due {
+    /// Untouched, or only read within `reissue_time`.
+    Nothing,
+    /// Invalidated with nothing written since.
+    Delete,
+    /// A new cookie (or stored copy) is due, for this reason.
+    Write(SetReason),
+}
+
+/// The one rule behind every plan.
+fn due(inner: &mut Inner) -> Due {
+    if !inner.touched {
+        return Due::Nothing;
+    }
+    if inner.written {
+        Due::Write(SetReason::Changed)
+    } else if inner.invalidated {
+        Due::Delete
+    } else if inner.reissue {
+        Due::Write(SetReason::Reissued)
+    } else if inner.rotated() {
+        Due::Write(SetReason::Rotated)
+    } else {
+        Due::Nothing
+    }
+}

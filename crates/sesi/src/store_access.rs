@@ -1,0 +1,116 @@
+//! How the middleware uses a store: every call bounded by a timeout, and the per-session lock
+//! taken with retries and always given back.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sesi_core::store::{LockToken, SessionId, SessionStore, StoreError};
+
+/// Per-session locking: one request of a session at a time, across every server sharing the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockConfig {
+    /// How long a request waits for the lock before giving up with a 503.
+    pub wait: Duration,
+    /// How long a lock lives at most, so a crashed server cannot block a visitor forever.
+    pub lease: Duration,
+}
+
+impl Default for LockConfig {
+    fn default() -> Self {
+        LockConfig {
+            wait: Duration::from_secs(5),
+            lease: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The store and how to use it.
+#[derive(Debug, Clone)]
+pub(crate) struct StoreAccess {
+    pub(crate) store: Arc<dyn SessionStore>,
+    pub(crate) timeout: Duration,
+    pub(crate) lock: Option<LockConfig>,
+}
+
+impl StoreAccess {
+    /// Runs one store operation, failing with [`StoreError::Timeout`] past the timeout.
+    pub(crate) async fn call<T>(
+        &self,
+        op: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.timeout, op).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::Timeout(self.timeout)),
+        }
+    }
+
+    /// Takes the lock of `id`, retrying with backoff until `lock.wait` has passed.
+    pub(crate) async fn acquire(
+        &self,
+        id: SessionId,
+        lock: LockConfig,
+    ) -> Result<HeldLock, StoreError> {
+        let token = LockToken::generate();
+        let start = Instant::now();
+        let mut pause = Duration::from_millis(2);
+        loop {
+            if self
+                .call(self.store.try_lock(id, token, lock.lease))
+                .await?
+            {
+                return Ok(HeldLock {
+                    store: Arc::clone(&self.store),
+                    id,
+                    token,
+                    released: false,
+                });
+            }
+            if start.elapsed() + pause > lock.wait {
+                return Err(StoreError::LockTimeout(lock.wait));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+
+    /// Gives the lock back, if one is held.
+    pub(crate) async fn release(&self, held: Option<HeldLock>) {
+        if let Some(mut held) = held {
+            let result = self.call(self.store.unlock(held.id, held.token)).await;
+            // Only now: if this request is dropped during the call, the guard's `Drop` unlocks
+            // in the background (unlocking twice is harmless, it is compare-and-delete).
+            held.released = true;
+            if let Err(err) = result {
+                // The lease ends it anyway.
+                tracing::warn!(%err, session = %held.id, "could not release a session lock");
+            }
+        }
+    }
+}
+
+/// A session lock this request holds. If the request is dropped before it releases the lock (the
+/// client went away, the handler panicked), the lock is released in the background rather than
+/// blocking the visitor until the lease ends.
+pub(crate) struct HeldLock {
+    store: Arc<dyn SessionStore>,
+    id: SessionId,
+    token: LockToken,
+    released: bool,
+}
+
+impl Drop for HeldLock {
+    fn drop(&mut self) {
+        if self.released {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (store, id, token) = (Arc::clone(&self.store), self.id, self.token);
+            runtime.spawn(async move {
+                if let Err(err) = store.unlock(id, token).await {
+                    tracing::warn!(%err, session = %id, "could not release an abandoned session lock");
+                }
+            });
+        }
+    }
+}
