@@ -1,40 +1,30 @@
 //! The `SessionStore` contract (sesi-core's `store_contract_tests!`) against a real redis-server,
 //! plus what is particular to Redis: the key layout, prefixes, and reconnecting after a restart.
 //!
-//! Redis is found at `SESI_REDIS_URL` (default `redis://127.0.0.1:6379`); `.ci/run` starts one
-//! with `scripts/redis.sh start`. When none answers, the tests FAIL under CI (`CI` set) and are
-//! skipped with a loud notice elsewhere. Every test works under a key prefix of its own, so tests
-//! running in parallel (or a developer's other data) never collide.
+//! Redis is found at `SESI_REDIS_URL` (default `redis://127.0.0.1:6379`); `scripts/test.sh` starts
+//! one. When none answers, the tests fail where every test must run (`scripts/test.sh`, CI) and
+//! are skipped with a `SKIPPED` line elsewhere. Every test works under a key prefix of its own, so
+//! tests running in parallel (or a developer's other data) never collide.
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sesi_core::store::contract::{self, Fixture};
 use sesi_core::store::{BoxFuture, LockToken, SessionId, SessionStore, StoreError};
 use sesi_redis::RedisStore;
+use sesi_testkit::free_port;
 
 fn redis_url() -> String {
     std::env::var("SESI_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
-/// Under CI a missing Redis fails the test; elsewhere it is skipped, loudly.
+/// A missing Redis skips the test, or fails it where every test must run (`scripts/test.sh`
+/// starts one).
 fn missing(what: &str) {
-    let fix = "install it with scripts/install-test-deps.sh --only redis, start it with \
-               scripts/redis.sh start (or point SESI_REDIS_URL at one)";
-    assert!(
-        !in_ci(),
-        "{what}; the Redis store tests cannot run under CI without it: {fix}"
-    );
-    eprintln!(
-        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-         !!! SKIPPED: {what}.\n!!! The Redis store was NOT tested. To run these tests, {fix}.\n\
-         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
-    );
+    sesi_testkit::skip(&format!(
+        "{what}; the Redis store was not tested (scripts/test.sh starts a redis-server, or \
+         point SESI_REDIS_URL at one)"
+    ));
 }
 
 /// A key prefix no other test uses.
@@ -212,13 +202,6 @@ async fn stores_with_different_prefixes_do_not_see_each_other() {
     b.unlock(id, token).await.expect("unlock");
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind 127.0.0.1:0")
-        .port()
-}
-
 #[tokio::test]
 async fn connecting_to_a_closed_port_fails_fast_as_unavailable() {
     let port = free_port(); // bound and released: nothing listens there now
@@ -245,7 +228,7 @@ struct OwnRedis {
 }
 
 impl OwnRedis {
-    /// `None` (after the notice) when redis-server is not installed, outside CI.
+    /// `None` (after the `SKIPPED` line) when redis-server is not installed and skips are allowed.
     fn start(port: u16) -> Option<Self> {
         let spawned = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])

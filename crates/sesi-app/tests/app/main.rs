@@ -12,6 +12,7 @@ mod support;
 mod api;
 mod browser;
 mod cli_cookie;
+mod cookie_format;
 mod cookie_input;
 mod csrf;
 mod honest_limits;

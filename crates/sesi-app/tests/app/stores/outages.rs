@@ -57,6 +57,36 @@ async fn redis_outage_answers_503_within_the_bound_and_the_service_recovers_by_i
                 "{path}: a clear message: {}",
                 reply.body
             );
+            // The layer's own answer, in the app's clothes: its page or its JSON, never cached,
+            // never sniffed, no script.
+            let json = path.starts_with("/api/");
+            assert_eq!(
+                reply.content_type().starts_with("application/json"),
+                json,
+                "{path}: {}",
+                reply.content_type()
+            );
+            if json {
+                assert_eq!(reply.error_code(), "session_store_unavailable");
+            } else {
+                assert!(
+                    reply.body.contains("<span id=\"status\">503</span>"),
+                    "{path}"
+                );
+            }
+            assert_eq!(reply.header("cache-control"), Some("no-store"), "{path}");
+            assert_eq!(
+                reply.header("x-content-type-options"),
+                Some("nosniff"),
+                "{path}"
+            );
+            assert!(
+                reply
+                    .header("content-security-policy")
+                    .is_some_and(|csp| csp.contains("script-src 'none'")),
+                "{path}"
+            );
+            assert_eq!(reply.header("retry-after"), Some("1"), "{path}");
         }
         let post = visitor
             .api(Method::POST, "/api/counter", Some(json!({})), Some(&token))

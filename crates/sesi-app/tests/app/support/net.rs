@@ -1,18 +1,12 @@
 //! Ports on 127.0.0.1, for the programs that must be told one (redis-server, chromedriver).
 //! `sesi serve` is not among them: it binds port 0 and says which port it got.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-/// A port on 127.0.0.1 that was free a moment ago: the OS picks it, and it is released for the
-/// caller to hand to a program, which may (rarely) find it taken by then.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("the OS hands out a free port on 127.0.0.1")
-        .port()
-}
+/// A port on 127.0.0.1 that was free a moment ago, as every sesi test suite picks one.
+pub use sesi_testkit::free_port;
 
 /// Polls until `127.0.0.1:port` accepts connections; panics after `timeout`, or as soon as
 /// `child`, which should listen there, has exited.
