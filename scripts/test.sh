@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Every test of sesi, with nothing skipped: the README's test command.
+#
+#   scripts/test.sh [CARGO TEST ARGS...]
+#
+# 1. installs what the tests need (scripts/install-test-deps.sh: Python with Pyramid, Chromium and
+#    chromedriver, redis-server), idempotently;
+# 2. starts the services the tests use (a throwaway redis-server on 127.0.0.1:$SESI_REDIS_PORT,
+#    default 16379), unless one this script started is already running;
+# 3. runs `cargo test --workspace` (plus any arguments given) with SESI_TEST_REQUIRE_ALL=1, so a
+#    test whose dependency is missing fails instead of skipping, and fails if any test printed a
+#    SKIPPED line anyway;
+# 4. runs the benchmark harness smoke run (every peer builds and counts correctly; no timing);
+# 5. stops what it started, whatever happened.
+#
+# Environment: SESI_REDIS_PORT (16379), SESI_TEST_SKIP_INSTALL=1 to skip step 1 (everything is
+# installed already), SESI_TEST_SKIP_BENCH=1 to skip step 4 (a quicker local run).
+set -euo pipefail
+
+REPO="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+log() { printf '[test.sh] %s\n' "$*"; }
+
+if [ "${SESI_TEST_SKIP_INSTALL:-}" != 1 ]; then
+    log "== installing test dependencies"
+    bash scripts/install-test-deps.sh
+fi
+
+export SESI_REDIS_PORT="${SESI_REDIS_PORT:-16379}"
+export SESI_REDIS_URL="redis://127.0.0.1:$SESI_REDIS_PORT"
+export SESI_TEST_REQUIRE_ALL=1
+
+started=()
+cleanup() {
+    local service
+    for service in "${started[@]}"; do
+        log "== stopping $service"
+        bash "scripts/$service.sh" stop || true
+    done
+}
+trap cleanup EXIT
+
+log "== redis-server on 127.0.0.1:$SESI_REDIS_PORT"
+if bash scripts/redis.sh status >/dev/null 2>&1; then
+    log "a redis already answers there; using it (and leaving it running)"
+else
+    bash scripts/redis.sh start
+    started+=(redis)
+fi
+
+log "== cargo test --workspace $*"
+mkdir -p target
+output="target/test-output.log"
+cargo test --workspace "$@" 2>&1 | tee "$output"
+if grep -q '^SKIPPED ' "$output"; then
+    log "FAILED: these tests were skipped, and nothing may be:"
+    grep '^SKIPPED ' "$output" >&2
+    exit 1
+fi
+passed=$(grep -E '^test result: ok' "$output" | awk '{sum += $4} END {print sum + 0}')
+log "all $passed tests passed, none skipped"
+
+if [ "${SESI_TEST_SKIP_BENCH:-}" != 1 ]; then
+    log "== benchmark harness smoke run (every peer builds and counts correctly; not a measurement)"
+    BENCH_PROFILE=dev bash bench/run.sh smoke
+fi
