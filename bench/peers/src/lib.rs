@@ -125,7 +125,8 @@ pub mod bare {
 /// cookie (HMAC-SHA512), read and written through the `Session` extractor.
 pub mod sesi_lib {
     use axum::{Router, response::Html, routing::get};
-    use sesi::{HashAlg, Secret, Secrets, Session, SessionLayer};
+    use sesi::core::DEFAULT_SALT;
+    use sesi::{HashAlg, PyramidFormat, Secret, Secrets, Session, SessionLayer};
 
     use super::{COUNTER, SECRET, counter_page};
 
@@ -148,11 +149,10 @@ pub mod sesi_lib {
     /// The router signing with `hashalg` (Pyramid's `hashalg` setting).
     pub fn router_with(hashalg: HashAlg) -> Router {
         let secret = Secret::from_bytes(SECRET.to_vec()).expect("the bench secret is 64 bytes");
-        let layer = SessionLayer::builder(Secrets::new(secret))
-            .with_hashalg(hashalg)
-            .build()
-            .expect("default settings are valid");
-        Router::new().route("/", get(counter)).layer(layer)
+        let format = PyramidFormat::new(&Secrets::new(secret), DEFAULT_SALT, hashalg);
+        Router::new()
+            .route("/", get(counter))
+            .layer(SessionLayer::new(format))
     }
 }
 

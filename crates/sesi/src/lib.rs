@@ -88,3 +88,26 @@ pub use sesi_core::{
 pub fn read_cookie(headers: &http::HeaderMap, name: &str) -> Option<String> {
     cookie::find_cookie(headers, name)
 }
+
+/// The Rust code blocks of the repository's README and `docs/*.md`, compiled (and run, unless
+/// marked `no_run`) as doctests of this crate, so the documentation cannot drift from the API.
+/// Only under `cfg(doctest)`: the crate and its package never read files outside the crate.
+#[cfg(doctest)]
+mod repository_docs {
+    #[doc = include_str!("../../../README.md")]
+    struct Readme;
+    #[doc = include_str!("../../../docs/architecture.md")]
+    struct Architecture;
+    #[doc = include_str!("../../../docs/configuration.md")]
+    struct Configuration;
+    #[doc = include_str!("../../../docs/cookie-format.md")]
+    struct CookieFormat;
+    #[doc = include_str!("../../../docs/migrating-from-pyramid.md")]
+    struct MigratingFromPyramid;
+    #[doc = include_str!("../../../docs/security.md")]
+    struct Security;
+    #[doc = include_str!("../../../docs/stores.md")]
+    struct Stores;
+    #[doc = include_str!("../../../docs/benchmarks.md")]
+    struct Benchmarks;
+}
