@@ -22,7 +22,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`format`] | the [`CookieFormat`] seam, [`PyramidFormat`], [`DecodeError`], [`format::ReservedKeys`] |
+//! | [`format`](mod@format) | the [`CookieFormat`] seam, [`PyramidFormat`], [`DecodeError`], [`format::ReservedKeys`] |
 //! | [`record`] | [`Record`] and [`Timestamp`]: a session as a format carries it |
 //! | [`pyjson`] | the JSON writer that writes exactly what Python's `json.dumps` writes |
 //! | [`secret`] | [`Secret`], [`Secrets`] (rotation) |
