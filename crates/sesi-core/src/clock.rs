@@ -2,7 +2,7 @@
 
 use std::fmt::Debug;
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A source of the current time in float seconds since the Unix epoch (Python's `time.time()`).
 pub trait Clock: Send + Sync + Debug + 'static {
@@ -27,7 +27,7 @@ impl Clock for SystemClock {
 /// ```
 /// use sesi_core::{Clock, ManualClock};
 /// let clock = ManualClock::new(1764000000.0);
-/// clock.advance(1200.0);
+/// clock.advance(std::time::Duration::from_secs(1200));
 /// assert_eq!(clock.now(), 1764001200.0);
 /// ```
 #[derive(Debug, Default)]
@@ -49,9 +49,9 @@ impl ManualClock {
         *self.now.lock().unwrap_or_else(|e| e.into_inner()) = now;
     }
 
-    /// Moves the clock forward by `secs`.
-    pub fn advance(&self, secs: f64) {
-        *self.now.lock().unwrap_or_else(|e| e.into_inner()) += secs;
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        *self.now.lock().unwrap_or_else(|e| e.into_inner()) += by.as_secs_f64();
     }
 }
 

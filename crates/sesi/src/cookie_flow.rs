@@ -7,7 +7,9 @@ use http::{Request, Response};
 use sesi_core::session::Lifecycle;
 
 use crate::cookie::find_cookie;
-use crate::outcome::{CookieAction, conclude, deliver, judged_status, skips_saving, untouched};
+use crate::outcome::{
+    CookieAction, conclude, deliver, judged_status, prepare, skips_saving, untouched,
+};
 use crate::responder::RequestHead;
 use crate::shared::Shared;
 
@@ -39,5 +41,6 @@ pub(crate) fn finish<B: From<String>>(
         plan.save.is_none() && plan.delete.is_none(),
         "cookie mode never plans store steps"
     );
-    deliver(shared, request, plan.cookie, plan.reason, status, response)
+    let delivery = prepare(shared, plan.cookie, plan.reason);
+    deliver(shared, request, delivery, status, response)
 }

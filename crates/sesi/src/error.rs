@@ -20,4 +20,14 @@ pub enum ConfigError {
     /// A timing rule cannot work.
     #[error(transparent)]
     Session(#[from] SessionConfigError),
+    /// A store setting cannot work.
+    #[error("invalid store {what} {value:?}: {why}")]
+    Store {
+        /// Which setting.
+        what: &'static str,
+        /// The value given.
+        value: std::time::Duration,
+        /// The rule it breaks.
+        why: &'static str,
+    },
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sesi_core::session::{Lifecycle, StorageMode};
+use sesi_core::session::{StorageMode, lifecycle};
 use sesi_core::store::SessionStore;
 use sesi_core::{Clock, CookieFormat, IntoCookieFormat, SessionConfig, SessionEngine, SystemClock};
 use tower_layer::Layer;
@@ -88,12 +88,10 @@ impl SessionLayer {
     /// action and the exact `Set-Cookie` header value. Lets a page show its own Set-Cookie.
     #[must_use]
     pub fn preview(&self, session: &sesi_core::Session) -> (CookieAction, Option<String>) {
-        let lifecycle = Lifecycle::of(session);
-        if !lifecycle.is_touched() {
-            return (CookieAction::None, None);
+        match lifecycle::preview(session) {
+            Some((reason, cookie)) => cookie_outcome(&self.shared.header, cookie, reason),
+            None => (CookieAction::None, None),
         }
-        let plan = lifecycle.plan();
-        cookie_outcome(&self.shared.header, plan.cookie, plan.reason)
     }
 
     /// True when sessions live in a store (always, or when they outgrow the cookie).
@@ -259,12 +257,43 @@ impl SessionLayerBuilder {
         self
     }
 
+    /// A zero store timeout would fail every store call; a zero lock wait or lease would make
+    /// the lock refuse or expire at once.
+    fn validate_store(&self) -> Result<(), ConfigError> {
+        let zero = |what, value: Duration, why| {
+            if value.is_zero() {
+                Err(ConfigError::Store { what, value, why })
+            } else {
+                Ok(())
+            }
+        };
+        zero(
+            "timeout",
+            self.store_timeout,
+            "every store call would time out at once",
+        )?;
+        if let Some(lock) = self.lock {
+            zero(
+                "lock wait",
+                lock.wait,
+                "no request could wait for a lock held by another",
+            )?;
+            zero(
+                "lock lease",
+                lock.lease,
+                "a lock would expire as it is taken",
+            )?;
+        }
+        Ok(())
+    }
+
     /// Checks every setting and prepares the keys and header parts.
     ///
     /// # Errors
     /// [`ConfigError`] naming the bad setting.
     pub fn build(self) -> Result<SessionLayer, ConfigError> {
         self.cookie.validate()?;
+        self.validate_store()?;
         let header = self.cookie.header();
         let engine = SessionEngine::new(self.format, self.session)?
             .with_clock(self.clock)

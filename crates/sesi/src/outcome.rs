@@ -116,52 +116,82 @@ pub(crate) fn skips_saving<B>(shared: &Shared, response: &Response<B>) -> bool {
     response.status().is_server_error() && !shared.set_on_exception
 }
 
-/// The last step of every touched request: the plan's cookie step (its store steps, if any, are
-/// done) applied to the response.
-pub(crate) fn deliver<B: From<String>>(
-    shared: &Shared,
-    request: &RequestHead,
-    cookie: CookieStep,
-    reason: Option<SetReason>,
-    status: CookieStatus,
-    mut response: Response<B>,
-) -> Response<B> {
-    let (mut action, header) = cookie_outcome(&shared.header, cookie, reason);
-    let failure = match (action, header) {
+/// A plan's cookie step made ready to send: the `Set-Cookie` value, or the failure the responder
+/// answers instead. Prepared before any store step, so a cookie that cannot be sent never leaves
+/// the store changed behind it.
+pub(crate) struct Delivery {
+    action: CookieAction,
+    header: Option<HeaderValue>,
+    failure: Option<SessionFailure<'static>>,
+}
+
+impl Delivery {
+    /// True when nothing can be sent and the responder answers instead.
+    pub(crate) fn failed(&self) -> bool {
+        self.failure.is_some()
+    }
+}
+
+/// Turns the plan's cookie step into a [`Delivery`].
+pub(crate) fn prepare(shared: &Shared, cookie: CookieStep, reason: Option<SetReason>) -> Delivery {
+    let (action, header) = cookie_outcome(&shared.header, cookie, reason);
+    let ready = |header| Delivery {
+        action,
+        header,
+        failure: None,
+    };
+    match (action, header) {
         (CookieAction::TooLarge { bytes }, _) => {
             tracing::error!(
                 bytes,
                 limit = MAX_COOKIE_SIZE,
                 "session cookie too large; not sent, the browser keeps its previous cookie"
             );
-            Some(SessionFailure::TooLarge {
-                bytes,
-                limit: MAX_COOKIE_SIZE,
-            })
+            Delivery {
+                action,
+                header: None,
+                failure: Some(SessionFailure::TooLarge {
+                    bytes,
+                    limit: MAX_COOKIE_SIZE,
+                }),
+            }
         }
         // The attributes were validated at build; the value is what the format wrote, which
         // must be cookie text (a format that breaks that rule is refused here, not sent).
         (_, Some(header)) => match HeaderValue::try_from(header) {
-            Ok(value) => {
-                response.headers_mut().append(SET_COOKIE, value);
-                None
-            }
+            Ok(value) => ready(Some(value)),
             Err(_) => {
                 let format = shared.engine.format().name();
                 tracing::error!(
                     format,
                     "the cookie format wrote a value that is not header text"
                 );
-                action = CookieAction::InvalidValue;
-                Some(SessionFailure::InvalidCookieValue { format })
+                Delivery {
+                    action: CookieAction::InvalidValue,
+                    header: None,
+                    failure: Some(SessionFailure::InvalidCookieValue { format }),
+                }
             }
         },
-        (_, None) => None,
-    };
-    if let Some(failure) = failure {
-        response = shared.responder.respond(&failure, request).map(B::from);
+        (_, None) => ready(None),
     }
-    conclude(response, status, action)
+}
+
+/// The last step of every touched request: the prepared cookie (its plan's store steps, if any,
+/// are done) applied to the response, or the responder's answer in its place.
+pub(crate) fn deliver<B: From<String>>(
+    shared: &Shared,
+    request: &RequestHead,
+    delivery: Delivery,
+    status: CookieStatus,
+    mut response: Response<B>,
+) -> Response<B> {
+    if let Some(failure) = &delivery.failure {
+        response = shared.responder.respond(failure, request).map(B::from);
+    } else if let Some(value) = delivery.header {
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+    conclude(response, status, delivery.action)
 }
 
 /// The responder's answer for a request whose session store failed; no cookie is sent, so the

@@ -85,6 +85,7 @@ impl RequestHead {
 /// ```
 pub trait ErrorResponder: Send + Sync + fmt::Debug + 'static {
     /// The response for `failure` on `request`.
+    #[must_use]
     fn respond(&self, failure: &SessionFailure<'_>, request: &RequestHead) -> Response<String>;
 }
 

@@ -6,14 +6,14 @@
 use std::sync::Arc;
 
 use http::{Request, Response};
-use sesi_core::session::Lifecycle;
+use sesi_core::session::{Incoming, Lifecycle};
 use sesi_core::store::StoreError;
 use sesi_core::{CookieContent, CookieStatus, Decoded, Record};
 use tower_service::Service;
 
 use crate::cookie::find_cookie;
 use crate::outcome::{
-    CookieAction, conclude, deliver, judged_status, skips_saving, store_failed, untouched,
+    CookieAction, conclude, deliver, judged_status, prepare, skips_saving, store_failed, untouched,
 };
 use crate::responder::RequestHead;
 use crate::shared::Shared;
@@ -63,8 +63,14 @@ async fn load(
     let engine = &shared.engine;
     let begin = |incoming, id| Lifecycle::begin_loaded(engine, incoming, id);
     let decoded = match raw.map(|raw| engine.format().decode(raw)) {
-        None => return (begin(Err(CookieStatus::Absent), None), None, None),
-        Some(Err(err)) => return (begin(Err(err.into()), None), None, None),
+        None => {
+            return (
+                begin(Incoming::Missing(CookieStatus::Absent), None),
+                None,
+                None,
+            );
+        }
+        Some(Err(err)) => return (begin(Incoming::Missing(err.into()), None), None, None),
         Some(Ok(decoded)) => decoded,
     };
     let (id, key_index) = match decoded {
@@ -73,7 +79,10 @@ async fn load(
         Decoded {
             content: CookieContent::State(record),
             key_index,
-        } => return (begin(Ok((record, key_index)), None), None, None),
+        } => {
+            let found = Incoming::Found { record, key_index };
+            return (begin(found, None), None, None);
+        }
         Decoded {
             content: CookieContent::Id(id),
             key_index,
@@ -84,7 +93,7 @@ async fn load(
             Ok(held) => Some(held),
             Err(err) => {
                 return (
-                    begin(Err(CookieStatus::StoreUnavailable), None),
+                    begin(Incoming::Missing(CookieStatus::StoreUnavailable), None),
                     None,
                     Some(err),
                 );
@@ -94,16 +103,16 @@ async fn load(
     };
     let lifecycle = match access.call(access.store.load(id)).await {
         Ok(Some(bytes)) => match Record::from_json(&bytes) {
-            Ok(record) => begin(Ok((record, key_index)), Some(id)),
+            Ok(record) => begin(Incoming::Found { record, key_index }, Some(id)),
             Err(err) => {
                 tracing::error!(%err, session = %id, "unreadable session in the store");
-                begin(Err(err.into()), None)
+                begin(Incoming::Missing(err.into()), None)
             }
         },
-        Ok(None) => begin(Err(CookieStatus::UnknownSession), None),
+        Ok(None) => begin(Incoming::Missing(CookieStatus::UnknownSession), None),
         Err(err) => {
             return (
-                begin(Err(CookieStatus::StoreUnavailable), None),
+                begin(Incoming::Missing(CookieStatus::StoreUnavailable), None),
                 held,
                 Some(err),
             );
@@ -132,6 +141,11 @@ async fn finish<B: From<String>>(
         return conclude(response, status, CookieAction::SkippedOnError);
     }
     let plan = lifecycle.plan();
+    // The cookie is made ready first: one that cannot be sent must not leave the store changed.
+    let delivery = prepare(shared, plan.cookie, plan.reason);
+    if delivery.failed() {
+        return deliver(shared, request, delivery, status, response);
+    }
     if let Some(save) = plan.save {
         let saved = access
             .call(access.store.save(save.id, save.payload, save.ttl))
@@ -145,5 +159,5 @@ async fn finish<B: From<String>>(
             return store_failed(shared, request, &err, status);
         }
     }
-    deliver(shared, request, plan.cookie, plan.reason, status, response)
+    deliver(shared, request, delivery, status, response)
 }

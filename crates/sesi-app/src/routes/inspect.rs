@@ -17,6 +17,8 @@ use crate::i18n::Texts;
 
 /// Steps 1-4 of the lifecycle for one cookie value.
 pub(crate) struct Report {
+    /// The cookie format's name (`pyramid`).
+    format: &'static str,
     cookie_header: Option<String>,
     status_name: &'static str,
     status_detail: String,
@@ -27,6 +29,8 @@ pub(crate) struct Report {
 
 pub(crate) struct PayloadView {
     verified: bool,
+    /// The state's keys that the format reserves, with what each holds.
+    reserved: Vec<(String, &'static str)>,
     accessed_raw: String,
     accessed_date: String,
     created_raw: String,
@@ -76,6 +80,7 @@ pub(crate) fn report(
         )) => {
             // A session-id cookie: its state is in the store, not in the cookie.
             return Report {
+                format: format.name(),
                 cookie_header,
                 status_name: "session-id",
                 status_detail: format!("a signed session id ({id}); the state is in the store"),
@@ -92,17 +97,18 @@ pub(crate) fn report(
             }),
         )) => (
             engine.judge_record(&record, key_index),
-            Some(view(&record, true)),
+            Some(view(engine, &record, true)),
         ),
         Some((raw, Err(err))) => (
             err.into(),
             format
                 .read_unverified(raw)
                 .and_then(Result::ok)
-                .map(|r| view(&r, false)),
+                .map(|r| view(engine, &r, false)),
         ),
     };
     Report {
+        format: format.name(),
         cookie_header,
         status_name: status.name(),
         status_detail: status.to_string(),
@@ -120,9 +126,15 @@ fn verdict_class(status: &CookieStatus) -> &'static str {
     }
 }
 
-fn view(record: &Record, verified: bool) -> PayloadView {
+fn view(engine: &SessionEngine, record: &Record, verified: bool) -> PayloadView {
+    let keys = engine.format().reserved_keys();
     PayloadView {
         verified,
+        reserved: record
+            .state
+            .keys()
+            .filter_map(|key| keys.purpose(key).map(|purpose| (key.clone(), purpose)))
+            .collect(),
         accessed_raw: record.accessed.to_string(),
         accessed_date: utc_date(record.accessed.as_secs_f64()),
         created_raw: record
@@ -189,7 +201,9 @@ pub(crate) async fn page(
         report.status_name = status.name();
         report.status_detail = status.to_string();
         report.verdict_class = verdict_class(&status);
-        report.payload = status.is_valid().then(|| view(&session.record(), true));
+        report.payload = status
+            .is_valid()
+            .then(|| view(state.layer.engine(), &session.record(), true));
     }
     report.size = session.cookie_size();
     let (action, set_cookie) = state.layer.preview(&session);

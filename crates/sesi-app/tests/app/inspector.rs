@@ -225,3 +225,40 @@ async fn decode_page_without_a_cookie_shows_absent() {
     page.expect_status(200);
     assert_eq!(data_status(&page.body), "absent");
 }
+
+#[tokio::test]
+async fn inspector_names_the_cookie_format_and_the_keys_it_reserves() {
+    let server = TestServer::start().await;
+    let visitor = server.visitor();
+    visitor.visit().await; // the counter page mints a CSRF token
+    let token = visitor.token().await;
+    // A cart form queues a flash message (the 303 is not followed, so it stays queued).
+    visitor
+        .post_form(
+            "/cart/add",
+            &[
+                ("csrf_token", &token),
+                ("product_id", "kopi-tubruk"),
+                ("quantity", "1"),
+            ],
+        )
+        .await
+        .expect_status(303);
+    let page = visitor.get("/session").await;
+    page.expect_status(200);
+    assert_eq!(text_of(&page.body, "format").as_deref(), Some("pyramid"));
+    let reserved = crate::support::html::between(&page.body, "<ul id=\"reserved\">", "</ul>")
+        .expect("the reserved keys are listed");
+    assert!(
+        reserved.contains("<code>_csrft_</code> the CSRF token"),
+        "{reserved}"
+    );
+    assert!(
+        reserved.contains("<code>_f_</code> flash messages"),
+        "{reserved}"
+    );
+    assert!(
+        !reserved.contains("cart"),
+        "app data is not reserved: {reserved}"
+    );
+}

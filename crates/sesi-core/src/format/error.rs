@@ -43,9 +43,13 @@ pub enum DecodeError {
     /// The signature is good but the JSON nests deeper than [`MAX_JSON_DEPTH`].
     #[error("signed payload nests deeper than {MAX_JSON_DEPTH} levels")]
     TooDeep,
-    /// The signature is good but the payload does not have the format's shape.
+    /// The signature is good but the payload is not `[accessed, created, state]`.
     #[error("signed payload is not [accessed, created, state]: {0}")]
     BadShape(ShapeError),
+    /// The signature is good but the session id it carries (store mode) is not 128 bits in
+    /// hex.
+    #[error("signed session-id payload does not hold 32 hex characters")]
+    BadSessionId,
     /// A step of a format outside this crate failed; `kind` names it for logs.
     #[error("{kind}: {source}")]
     Format {
@@ -69,6 +73,7 @@ impl DecodeError {
             DecodeError::MalformedJson(_) => "malformed_payload",
             DecodeError::TooDeep => "too_deep",
             DecodeError::BadShape(_) => "bad_shape",
+            DecodeError::BadSessionId => "bad_session_id",
             DecodeError::Format { kind, .. } => kind,
         }
     }
@@ -93,7 +98,4 @@ pub enum ShapeError {
     /// `state` is not a JSON object.
     #[error("state is not a JSON object")]
     StateNotObject,
-    /// A session-id payload that is not 32 hex characters.
-    #[error("session id is not 32 hex characters")]
-    BadSessionId,
 }

@@ -28,7 +28,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use sesi_core::format::{CookieContent, CookieFormat, Decoded, DecodeError, ShapeError};
+//! use sesi_core::format::{CookieContent, CookieFormat, Decoded, DecodeError};
 //! use sesi_core::session::{CookieStep, Lifecycle, SessionConfig, SessionEngine};
 //! use sesi_core::{ManualClock, Record, SessionId, Timestamp};
 //!
@@ -49,7 +49,7 @@
 //!     fn decode(&self, value: &str) -> Result<Decoded, DecodeError> {
 //!         let content = match value.strip_prefix("id:") {
 //!             Some(hex) => CookieContent::Id(
-//!                 SessionId::from_hex(hex).ok_or(DecodeError::BadShape(ShapeError::BadSessionId))?,
+//!                 SessionId::from_hex(hex).ok_or(DecodeError::BadSessionId)?,
 //!             ),
 //!             None => {
 //!                 let (ts, json) = value.split_once(':').ok_or(DecodeError::BadSignature)?;
@@ -60,7 +60,6 @@
 //!         };
 //!         Ok(Decoded { content, key_index: 0 })
 //!     }
-//!     fn key_count(&self) -> usize { 1 }
 //!     fn carries_created(&self) -> bool { false }
 //! }
 //!
@@ -93,23 +92,29 @@ use crate::secret::Secrets;
 /// A cookie format: a session record <-> a cookie value, protected by the format's own keys.
 ///
 /// Implementations must never panic on any `value` given to [`decode`](Self::decode): it comes
-/// from the network.
+/// from the network. Their `Debug` must not show key material. The values they write must be
+/// cookie text (RFC 6265 cookie-octets: visible ASCII without `"`, `,`, `;`, `\` or spaces); the
+/// middleware refuses to send anything else.
 pub trait CookieFormat: Send + Sync + fmt::Debug + 'static {
     /// A short name for logs, the inspector and `--cookie-format` (`"pyramid"`).
     fn name(&self) -> &'static str;
 
     /// The cookie value that carries `record`, protected with the current key.
+    #[must_use]
     fn encode(&self, record: &Record) -> String;
 
     /// Exactly `self.encode(record).len()`, computed as cheaply as the format allows (a
     /// compressing format may have to compress).
+    #[must_use]
     fn encoded_len(&self, record: &Record) -> usize;
 
     /// The cookie value that carries the id of a session kept in a store, protected with the
     /// current key like a whole session.
+    #[must_use]
     fn encode_id(&self, id: &SessionId) -> String;
 
     /// Exactly `self.encode_id(id).len()`, the same for every id.
+    #[must_use]
     fn encoded_id_len(&self) -> usize;
 
     /// Verifies and decodes a cookie value into what it carries.
@@ -124,9 +129,6 @@ pub trait CookieFormat: Send + Sync + fmt::Debug + 'static {
         let _ = value;
         None
     }
-
-    /// How many keys read cookies: the current one plus the fallbacks.
-    fn key_count(&self) -> usize;
 
     /// The state keys this format's framework reserves. Pyramid's by default.
     fn reserved_keys(&self) -> &ReservedKeys {
@@ -145,6 +147,7 @@ pub trait CookieFormat: Send + Sync + fmt::Debug + 'static {
 /// `SignedCookieSessionFactory(secret)`).
 pub trait IntoCookieFormat {
     /// The format, shared by every request.
+    #[must_use]
     fn into_cookie_format(self) -> Arc<dyn CookieFormat>;
 }
 
@@ -205,7 +208,10 @@ pub enum CookieContent {
 }
 
 /// The session keys a format's framework reserves, so a session shared with that framework keeps
-/// its flash messages, CSRF token and expiry where the framework looks for them.
+/// its flash messages, CSRF token and expiry where the framework looks for them. `flash` and
+/// `csrf` are where `Session::flash` and `Session::get_csrf_token` write; `expiry` is the key a
+/// per-session expiry will live under (Django's `_session_expiry`), kept free today so that no
+/// app data takes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ReservedKeys {
@@ -213,23 +219,48 @@ pub struct ReservedKeys {
     pub flash: FlashKeys,
     /// The key of the CSRF token.
     pub csrf: &'static str,
-    /// The key of a per-session expiry that overrides the configured timeout.
+    /// The key reserved for a per-session expiry.
     pub expiry: &'static str,
 }
 
 impl ReservedKeys {
     /// Pyramid's keys: flash queue `q` under `_f_q`, the CSRF token under `_csrft_`. Pyramid has
-    /// no per-session expiry; sesi keeps one under `_sesi_expiry`, which Pyramid apps ignore.
-    pub const PYRAMID: ReservedKeys = ReservedKeys {
-        flash: FlashKeys::PerQueue { prefix: "_f_" },
-        csrf: "_csrft_",
-        expiry: "_sesi_expiry",
-    };
+    /// no per-session expiry; `_sesi_expiry` is reserved for sesi's (Pyramid apps ignore it).
+    pub const PYRAMID: ReservedKeys = ReservedKeys::new(
+        FlashKeys::PerQueue { prefix: "_f_" },
+        "_csrft_",
+        "_sesi_expiry",
+    );
+
+    /// A format's keys (for a format outside this crate: the struct may grow).
+    #[must_use]
+    pub const fn new(flash: FlashKeys, csrf: &'static str, expiry: &'static str) -> Self {
+        ReservedKeys {
+            flash,
+            csrf,
+            expiry,
+        }
+    }
+
+    /// What `key` holds for the framework, if it is reserved: `"flash messages"`, `"the CSRF
+    /// token"` or `"the session's expiry"`.
+    #[must_use]
+    pub fn purpose(&self, key: &str) -> Option<&'static str> {
+        if key == self.csrf {
+            Some("the CSRF token")
+        } else if key == self.expiry {
+            Some("the session's expiry")
+        } else if self.flash.holds(key) {
+            Some("flash messages")
+        } else {
+            None
+        }
+    }
 
     /// Whether `key` is one of these keys (a flash queue under its prefix counts).
     #[must_use]
     pub fn is_reserved(&self, key: &str) -> bool {
-        key == self.csrf || key == self.expiry || self.flash.holds(key)
+        self.purpose(key).is_some()
     }
 }
 

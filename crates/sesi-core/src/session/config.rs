@@ -5,9 +5,9 @@ use std::time::Duration;
 /// Pyramid's default idle timeout: 1200 seconds.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1200);
 
-/// A cookie whose `accessed` is further than this many seconds in the future is rejected (clock
-/// skew allowance).
-pub const MAX_FUTURE_SKEW: f64 = 60.0;
+/// A cookie whose `accessed` (or `created`) is further than this in the future is rejected
+/// (clock skew allowance).
+pub const MAX_FUTURE_SKEW: Duration = Duration::from_secs(60);
 
 /// The most a browser keeps for one cookie; a Set-Cookie longer than this is never sent.
 pub const MAX_COOKIE_SIZE: usize = 4096;

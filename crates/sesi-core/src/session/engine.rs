@@ -150,17 +150,19 @@ impl SessionEngine {
         // A future `created` would make the absolute lifetime never end: same rule as `accessed`.
         let ahead = (accessed - now).max(created.map_or(f64::MIN, |c| c - now));
         let limit = |d: Option<Duration>| d.map(|d| d.as_secs_f64());
-        if ahead > MAX_FUTURE_SKEW {
-            CookieStatus::FutureTimestamp { ahead_secs: ahead }
+        // Every span reported below is positive by its branch's test.
+        let span = |secs: f64| Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX);
+        if ahead > MAX_FUTURE_SKEW.as_secs_f64() {
+            CookieStatus::FutureTimestamp { ahead: span(ahead) }
         } else if limit(self.config.timeout).is_some_and(|timeout| now - accessed > timeout) {
             CookieStatus::Expired {
-                idle_secs: now - accessed,
+                idle: span(now - accessed),
             }
-        } else if let Some(age_secs) = created
+        } else if let Some(age) = created
             .map(|created| now - created)
             .filter(|age| limit(self.config.max_lifetime).is_some_and(|max| *age > max))
         {
-            CookieStatus::LifetimeExceeded { age_secs }
+            CookieStatus::LifetimeExceeded { age: span(age) }
         } else if key_index == 0 {
             CookieStatus::Valid
         } else {

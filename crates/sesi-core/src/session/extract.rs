@@ -20,11 +20,15 @@ impl Session {
 #[error("no session on this request: is SessionLayer installed around this route?")]
 pub struct MissingSessionLayer;
 
+/// A 500 that names the fix; never cached, never sniffed.
 #[cfg(feature = "axum")]
 impl axum_core::response::IntoResponse for MissingSessionLayer {
     fn into_response(self) -> axum_core::response::Response {
         tracing::error!("{self}");
-        (http::StatusCode::INTERNAL_SERVER_ERROR, self.to_string()).into_response()
+        let mut response =
+            (http::StatusCode::INTERNAL_SERVER_ERROR, self.to_string()).into_response();
+        super::response::never_cached(response.headers_mut());
+        response
     }
 }
 

@@ -79,9 +79,10 @@ impl Session {
     /// # Errors
     /// [`SessionError::Deserialize`] when a message is not a `T`; the queue is then left in place.
     pub fn pop_flash<T: DeserializeOwned>(&self, queue: &str) -> Result<Vec<T>, SessionError> {
-        let messages = self.peek_flash(queue)?;
+        let key = self.flash_key(queue);
+        let messages = self.read_queue(key.clone())?;
         // `remove` marks the session changed only when the queue was there.
-        self.remove(&self.flash_key(queue));
+        self.remove(&key);
         Ok(messages)
     }
 
@@ -90,21 +91,22 @@ impl Session {
     /// # Errors
     /// [`SessionError::Deserialize`] when a message is not a `T`.
     pub fn peek_flash<T: DeserializeOwned>(&self, queue: &str) -> Result<Vec<T>, SessionError> {
-        let key = self.flash_key(queue);
+        self.read_queue(self.flash_key(queue))
+    }
+
+    /// The messages under `key`: a list, or a single value (only the app can have put it there)
+    /// read as one message.
+    fn read_queue<T: DeserializeOwned>(&self, key: String) -> Result<Vec<T>, SessionError> {
         let mut inner = self.lock();
+        let read = |item| {
+            T::deserialize(item).map_err(|source| SessionError::Deserialize {
+                key: key.clone(),
+                source,
+            })
+        };
         match inner.access().get(&key) {
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|item| {
-                    T::deserialize(item).map_err(|source| SessionError::Deserialize {
-                        key: key.clone(),
-                        source,
-                    })
-                })
-                .collect(),
-            Some(other) => T::deserialize(other)
-                .map(|one| vec![one])
-                .map_err(|source| SessionError::Deserialize { key, source }),
+            Some(Value::Array(items)) => items.iter().map(read).collect(),
+            Some(other) => read(other).map(|one| vec![one]),
             None => Ok(Vec::new()),
         }
     }

@@ -1,8 +1,10 @@
 //! The middleware's half of a request's session: starting it from the request's cookie, and
 //! deciding at the end what the request owes the store and the browser.
 //!
-//! A handler never needs this module: it gets the [`Session`] and nothing else (the axum
-//! extractor hands out only that). Every storage mode finishes the same way: the session is
+//! A handler never holds a [`Lifecycle`]: the middleware makes one per request and hands the
+//! handler only its [`Session`] (the axum extractor gives out nothing else), and no method of
+//! `Session` leads back. What a handler may ask is [`preview`]: the cookie step the end of its
+//! request would take, read-only. Every storage mode finishes the same way: the session is
 //! planned once, the plan's store steps run first, its cookie step last.
 
 use std::sync::Arc;
@@ -33,24 +35,23 @@ impl Lifecycle {
         }
     }
 
-    /// The session of a request whose state is already known: `Ok((record, key_index))` as read
-    /// from a store or a cookie (`key_index` is the key that verified the cookie), judged by the
-    /// time rules; or a fresh session with the status in `Err` when there is no record. `id` is
-    /// where it lives in the store, if anywhere. One clock reading serves the whole request, as on
-    /// the lazy path.
+    /// The session of a request whose state was read before the handler runs (the store path):
+    /// a record found in the store or in the cookie, judged now by the time rules, or none, with
+    /// the reason. `id` is where it lives in the store, if anywhere. One clock reading serves the
+    /// whole request, as on the lazy path.
     #[must_use]
     pub fn begin_loaded(
         engine: &Arc<SessionEngine>,
-        incoming: Result<(Record, usize), CookieStatus>,
+        incoming: Incoming,
         id: Option<SessionId>,
     ) -> Self {
         let now = engine.now();
         let (status, record) = match incoming {
-            Ok((record, key_index)) => (
+            Incoming::Found { record, key_index } => (
                 engine.judge_record_at(&record, key_index, now),
                 Some(record),
             ),
-            Err(status) => (status, None),
+            Incoming::Missing(status) => (status, None),
         };
         let loaded = engine.start_at(status, record, now);
         Lifecycle {
@@ -58,10 +59,9 @@ impl Lifecycle {
         }
     }
 
-    /// The lifecycle of a session a handler holds, to preview what the end of its request will
-    /// do (planning is repeatable and changes nothing).
-    #[must_use]
-    pub fn of(session: &Session) -> Self {
+    /// The lifecycle of a session, for the crate's own tests.
+    #[cfg(test)]
+    pub(crate) fn of(session: &Session) -> Self {
         Lifecycle {
             session: session.clone(),
         }
@@ -98,70 +98,110 @@ impl Lifecycle {
     /// long as the handler does not touch the session in between.
     #[must_use]
     pub fn plan(&self) -> Plan {
-        let mut inner = self.session.lock();
-        let reason = match due(&mut inner) {
-            Due::Nothing => return Plan::default(),
-            Due::Delete => {
-                return Plan {
-                    delete: inner.id,
-                    cookie: CookieStep::Delete,
-                    ..Plan::default()
-                };
-            }
-            Due::Write(reason) => reason,
-        };
-        let engine = Arc::clone(&inner.engine);
-        let mode = engine.storage();
-        let old_id = inner.id;
-        if mode != StorageMode::Store {
-            let value = engine.format().encode(&inner.data().record);
-            let bytes = engine.cookie_overhead() + value.len();
-            if bytes <= MAX_COOKIE_SIZE {
-                // It fits: the cookie holds the session, and a stored copy is no longer needed.
-                return Plan {
-                    reason: Some(reason),
-                    save: None,
-                    delete: old_id,
-                    cookie: CookieStep::Set(value),
-                };
-            }
-            if mode == StorageMode::Cookie {
-                return Plan {
-                    reason: Some(reason),
-                    cookie: CookieStep::TooLarge { bytes },
-                    ..Plan::default()
-                };
-            }
+        plan(&self.session)
+    }
+}
+
+/// What the end of the current request would do with the browser's cookie if the handler did
+/// nothing more: `None` while the session is untouched, else why a cookie is written (if it is)
+/// and the cookie step, exactly as the middleware will take it. For pages that show their own
+/// `Set-Cookie` (`SessionLayer::preview` in `sesi`). Read-only: the store payload and the
+/// store's steps stay with the middleware, and the answer does not change the session.
+#[must_use]
+pub fn preview(session: &Session) -> Option<(Option<SetReason>, CookieStep)> {
+    if !session.lock().touched {
+        return None;
+    }
+    let plan = plan(session);
+    Some((plan.reason, plan.cookie))
+}
+
+/// The plan behind [`Lifecycle::plan`] and [`preview`].
+fn plan(session: &Session) -> Plan {
+    let mut inner = session.lock();
+    let reason = match due(&mut inner) {
+        Due::Nothing => return Plan::default(),
+        Due::Delete => {
+            return Plan {
+                delete: inner.id,
+                cookie: CookieStep::Delete,
+                ..Plan::default()
+            };
         }
-        let mut payload = Vec::new();
-        inner.data().record.write_json(&mut payload);
-        let fresh = old_id.is_none() || inner.invalidated || inner.cycle;
-        let id = match old_id {
-            Some(id) if !fresh => id,
-            _ => *inner.next_id.get_or_insert_with(SessionId::generate),
-        };
-        let cookie = if fresh || inner.rotated() {
-            CookieStep::Set(engine.format().encode_id(&id))
-        } else {
-            CookieStep::Keep
-        };
-        Plan {
-            reason: Some(reason),
-            save: Some(Save {
-                id,
-                payload,
-                ttl: engine.store_ttl(),
-            }),
-            delete: old_id.filter(|_| fresh),
-            cookie,
+        Due::Write(reason) => reason,
+    };
+    let engine = Arc::clone(&inner.engine);
+    let mode = engine.storage();
+    let old_id = inner.id;
+    // A session that spilled into the store last time most likely still does not fit: it is
+    // measured (exactly) before it is signed, so a big session is not signed for nothing.
+    let stays_stored = mode == StorageMode::Spill
+        && old_id.is_some()
+        && engine.cookie_size(&inner.data().record) > MAX_COOKIE_SIZE;
+    if mode != StorageMode::Store && !stays_stored {
+        let value = engine.format().encode(&inner.data().record);
+        let bytes = engine.cookie_overhead() + value.len();
+        if bytes <= MAX_COOKIE_SIZE {
+            // It fits: the cookie holds the session, and a stored copy is no longer needed.
+            return Plan {
+                reason: Some(reason),
+                save: None,
+                delete: old_id,
+                cookie: CookieStep::Set(value),
+            };
+        }
+        if mode == StorageMode::Cookie {
+            return Plan {
+                reason: Some(reason),
+                cookie: CookieStep::TooLarge { bytes },
+                ..Plan::default()
+            };
         }
     }
+    let mut payload = Vec::new();
+    inner.data().record.write_json(&mut payload);
+    let fresh = old_id.is_none() || inner.invalidated || inner.cycle;
+    let id = match old_id {
+        Some(id) if !fresh => id,
+        _ => *inner.next_id.get_or_insert_with(SessionId::generate),
+    };
+    let cookie = if fresh || inner.rotated() {
+        CookieStep::Set(engine.format().encode_id(&id))
+    } else {
+        CookieStep::Keep
+    };
+    Plan {
+        reason: Some(reason),
+        save: Some(Save {
+            id,
+            payload,
+            ttl: engine.store_ttl(),
+        }),
+        delete: old_id.filter(|_| fresh),
+        cookie,
+    }
+}
+
+/// A session's state as the store path read it before the handler ran.
+#[derive(Debug)]
+pub enum Incoming {
+    /// A record (from the store, or a whole-session cookie), and which key verified the cookie
+    /// (0: the current one).
+    Found {
+        /// The record.
+        record: Record,
+        /// The key that verified the cookie.
+        key_index: usize,
+    },
+    /// No record, and why (`Absent`, `UnknownSession`, `StoreUnavailable`, a cookie error).
+    Missing(CookieStatus),
 }
 
 /// What the end of a request must do, in this order: save, then delete, in the store; then the
 /// cookie. A failed store step stops there, so the browser never points at data that was not
 /// saved.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Plan {
     /// Why something is written, if it is.
     pub reason: Option<SetReason>,
@@ -175,6 +215,7 @@ pub struct Plan {
 
 /// A session to save in the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Save {
     /// Where.
     pub id: SessionId,

@@ -6,11 +6,11 @@
 //! in [`lifecycle`], apart from it.
 
 mod config;
-pub mod csrf;
+mod csrf;
 mod engine;
 #[cfg(feature = "http")]
 mod extract;
-pub mod flash;
+mod flash;
 mod guard;
 pub mod lifecycle;
 #[cfg(feature = "axum")]
@@ -33,7 +33,7 @@ pub use config::{
 pub use engine::SessionEngine;
 #[cfg(feature = "axum")]
 pub use extract::MissingSessionLayer;
-pub use lifecycle::{CookieStep, Lifecycle, Plan, Save};
+pub use lifecycle::{CookieStep, Incoming, Lifecycle, Plan, Save};
 pub use status::{CookieStatus, SetReason};
 
 use crate::id::SessionId;

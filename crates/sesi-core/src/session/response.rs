@@ -26,15 +26,20 @@ impl IntoResponse for SessionError {
             }
         };
         let mut response = (status, message).into_response();
-        let headers = response.headers_mut();
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        never_cached(response.headers_mut());
         response
     }
+}
+
+/// Plain text, `Cache-Control: no-store`, `X-Content-Type-Options: nosniff`: the headers of every
+/// error answer this crate makes.
+pub(super) fn never_cached(headers: &mut http::HeaderMap) {
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! What the incoming cookie turned out to be, and why a cookie is sent back.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::format::DecodeError;
 
@@ -26,17 +27,18 @@ pub enum CookieStatus {
     /// Idle for longer than `timeout`.
     Expired {
         /// Seconds since it was last accessed.
-        idle_secs: f64,
+        idle: Duration,
     },
-    /// `accessed` lies more than [`MAX_FUTURE_SKEW`](super::MAX_FUTURE_SKEW) seconds in the future.
+    /// `accessed` (or `created`) lies more than [`MAX_FUTURE_SKEW`](super::MAX_FUTURE_SKEW) in the
+    /// future.
     FutureTimestamp {
         /// How far ahead, in seconds.
-        ahead_secs: f64,
+        ahead: Duration,
     },
     /// Older than `max_lifetime`.
     LifetimeExceeded {
         /// Seconds since it was created.
-        age_secs: f64,
+        age: Duration,
     },
     /// A valid session-id cookie whose session the store does not hold (expired or invalidated),
     /// or one that reached a layer that keeps no store.
@@ -98,16 +100,21 @@ impl std::fmt::Display for CookieStatus {
             }
             CookieStatus::BadSignature => f.write_str("bad signature"),
             CookieStatus::Malformed(err) => write!(f, "malformed: {err}"),
-            CookieStatus::Expired { idle_secs } => {
-                write!(f, "expired: idle for {idle_secs:.0} s")
+            CookieStatus::Expired { idle } => {
+                write!(f, "expired: idle for {:.0} s", idle.as_secs_f64())
             }
-            CookieStatus::FutureTimestamp { ahead_secs } => {
-                write!(f, "rejected: accessed {ahead_secs:.0} s in the future")
-            }
-            CookieStatus::LifetimeExceeded { age_secs } => {
+            CookieStatus::FutureTimestamp { ahead } => {
                 write!(
                     f,
-                    "expired: created {age_secs:.0} s ago, past the absolute lifetime"
+                    "rejected: accessed {:.0} s in the future",
+                    ahead.as_secs_f64()
+                )
+            }
+            CookieStatus::LifetimeExceeded { age } => {
+                write!(
+                    f,
+                    "expired: created {:.0} s ago, past the absolute lifetime",
+                    age.as_secs_f64()
                 )
             }
             CookieStatus::UnknownSession => {

@@ -20,7 +20,7 @@
 //!     fn store(&self) -> &dyn SessionStore { &self.0 }
 //!     fn short_ttl(&self) -> Duration { Duration::from_secs(60) }
 //!     fn pass(&self, time: Duration) -> BoxFuture<'_, ()> {
-//!         self.1.advance(time.as_secs_f64());
+//!         self.1.advance(time);
 //!         Box::pin(std::future::ready(()))
 //!     }
 //! }
@@ -289,7 +289,7 @@ pub async fn ids_are_isolated(f: &impl Fixture) {
 /// #     fn store(&self) -> &dyn SessionStore { &self.0 }
 /// #     fn short_ttl(&self) -> Duration { Duration::from_secs(60) }
 /// #     fn pass(&self, time: Duration) -> BoxFuture<'_, ()> {
-/// #         self.1.advance(time.as_secs_f64());
+/// #         self.1.advance(time);
 /// #         Box::pin(std::future::ready(()))
 /// #     }
 /// # }

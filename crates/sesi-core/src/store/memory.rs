@@ -203,7 +203,7 @@ mod tests {
         }
 
         fn pass(&self, time: Duration) -> BoxFuture<'_, ()> {
-            self.clock.advance(time.as_secs_f64());
+            self.clock.advance(time);
             Box::pin(std::future::ready(()))
         }
     }
@@ -296,12 +296,12 @@ mod tests {
             .save(b, contract::payload("b"), secs(120))
             .await
             .expect("save");
-        m.clock.advance(59.0);
+        m.clock.advance(Duration::from_secs(59));
         assert_eq!(m.store.len(), 2, "nothing expired one second early");
-        m.clock.advance(2.0);
+        m.clock.advance(Duration::from_secs(2));
         assert_eq!(m.store.len(), 1, "a expired");
         assert!(!has(&m.store, a).await);
-        m.clock.advance(60.0);
+        m.clock.advance(Duration::from_secs(60));
         assert!(m.store.is_empty(), "b expired too");
         // Two new sessions fit without evicting each other: the dead ones left no trace.
         let (c, d) = (SessionId::generate(), SessionId::generate());
@@ -333,7 +333,7 @@ mod tests {
             .save(live, contract::payload("live"), secs(1000))
             .await
             .expect("save");
-        m.clock.advance(11.0);
+        m.clock.advance(Duration::from_secs(11));
         m.store
             .save(new, contract::payload("new"), secs(1))
             .await

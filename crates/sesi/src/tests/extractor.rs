@@ -9,6 +9,8 @@ async fn extractor_without_the_layer_is_a_500_that_names_the_fix() {
     let app = Router::new().route("/count", get(count));
     let response = call(&app, request("/count", &[])).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
     let body = text(response).await;
     assert!(body.contains("is SessionLayer installed"), "{body}");
 }

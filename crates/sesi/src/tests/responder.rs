@@ -132,7 +132,8 @@ impl CookieFormat for HexJson {
         self.encode(record).len()
     }
     fn encode_id(&self, id: &SessionId) -> String {
-        id.to_hex()
+        let tail = if self.broken { "\n" } else { "" };
+        format!("{}{tail}", id.to_hex())
     }
     fn encoded_id_len(&self) -> usize {
         32
@@ -149,9 +150,6 @@ impl CookieFormat for HexJson {
             content: CookieContent::State(Record::without_created(Timestamp::Int(ts), state)),
             key_index: 0,
         })
-    }
-    fn key_count(&self) -> usize {
-        1
     }
     fn carries_created(&self) -> bool {
         false
@@ -194,6 +192,63 @@ async fn any_cookie_format_is_one_builder_call_and_a_broken_one_is_refused_not_s
     assert!(set_cookies(&response).is_empty());
     assert_eq!(outcome(&response).action, CookieAction::InvalidValue);
     assert!(text(response).await.contains("hex-json cookie format"));
+}
+
+#[tokio::test]
+async fn a_store_is_left_unchanged_when_the_cookie_pointing_at_it_cannot_be_sent() {
+    let store = std::sync::Arc::new(sesi_core::store::MemoryStore::new(10));
+    let app = router(
+        SessionLayer::builder(HexJson { broken: true })
+            .with_clock(clock_at(T))
+            .with_store(store.clone())
+            .build()
+            .expect("valid"),
+    );
+    let response = call(&app, request("/count", &[])).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(set_cookies(&response).is_empty());
+    assert_eq!(outcome(&response).action, CookieAction::InvalidValue);
+    assert!(
+        store.is_empty(),
+        "nothing saved for a cookie that was never sent"
+    );
+}
+
+#[test]
+fn a_zero_store_timeout_or_lock_wait_or_lease_is_refused() {
+    let store = || std::sync::Arc::new(sesi_core::store::MemoryStore::new(10));
+    let lock = crate::LockConfig::default();
+    for (builder, what) in [
+        (
+            builder(&clock_at(T))
+                .with_store(store())
+                .with_store_timeout(Duration::ZERO),
+            "timeout",
+        ),
+        (
+            builder(&clock_at(T))
+                .with_store(store())
+                .with_lock(Some(crate::LockConfig {
+                    wait: Duration::ZERO,
+                    ..lock
+                })),
+            "lock wait",
+        ),
+        (
+            builder(&clock_at(T))
+                .with_spill_store(store())
+                .with_lock(Some(crate::LockConfig {
+                    lease: Duration::ZERO,
+                    ..lock
+                })),
+            "lock lease",
+        ),
+    ] {
+        match builder.build() {
+            Err(ConfigError::Store { what: got, .. }) => assert_eq!(got, what),
+            other => panic!("{what}: expected a store error, got {other:?}"),
+        }
+    }
 }
 
 #[test]

@@ -116,6 +116,12 @@ pub(crate) fn assert_unavailable(reply: &Reply, elapsed: Duration) {
         elapsed < Duration::from_secs(2),
         "answered within the bound: {elapsed:?}"
     );
+    // The default responder's answer: retry soon, never cached or sniffed, private.
+    let header = |name: &str| reply.headers.get(name).and_then(|v| v.to_str().ok());
+    assert_eq!(header("retry-after"), Some("1"));
+    assert_eq!(header("cache-control"), Some("no-store"));
+    assert_eq!(header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(header("vary"), Some("Cookie"));
 }
 
 pub(crate) async fn timed(browser: &Browser, url: String) -> (Reply, Duration) {

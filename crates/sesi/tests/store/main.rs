@@ -204,6 +204,7 @@ impl Browser {
 struct Reply {
     status: StatusCode,
     set_cookies: Vec<String>,
+    headers: axum::http::HeaderMap,
     body: String,
 }
 
@@ -216,10 +217,12 @@ impl Reply {
             .iter()
             .map(|v| v.to_str().expect("ASCII").to_owned())
             .collect();
+        let headers = response.headers().clone();
         let body = response.text().await.expect("body");
         Reply {
             status,
             set_cookies,
+            headers,
             body,
         }
     }

@@ -12,7 +12,7 @@ pub use hashalg::{HashAlg, UnknownHashAlg};
 use base64::Engine as _;
 
 use super::b64::{STRICT_B64, base64_len, decode_base64};
-use super::error::{DecodeError, ShapeError};
+use super::error::DecodeError;
 use super::{CookieContent, CookieFormat, Decoded};
 use crate::id::SessionId;
 use crate::record::Record;
@@ -75,6 +75,12 @@ impl PyramidFormat {
     #[must_use]
     pub fn hashalg(&self) -> HashAlg {
         self.alg
+    }
+
+    /// How many secrets verify: the current one plus the fallbacks.
+    #[must_use]
+    pub fn key_count(&self) -> usize {
+        self.macs.len()
     }
 
     /// Like [`encode`](CookieFormat::encode), reusing caller-owned buffers: `scratch` receives the
@@ -201,7 +207,7 @@ impl CookieFormat for PyramidFormat {
                     std::str::from_utf8(hex)
                         .ok()
                         .and_then(SessionId::from_hex)
-                        .ok_or(DecodeError::BadShape(ShapeError::BadSessionId))?,
+                        .ok_or(DecodeError::BadSessionId)?,
                 ),
                 None => CookieContent::State(Record::from_json(payload)?),
             };
@@ -211,10 +217,6 @@ impl CookieFormat for PyramidFormat {
 
     fn read_unverified(&self, value: &str) -> Option<Result<Record, DecodeError>> {
         Some(Self::decode_unverified(value, self.alg))
-    }
-
-    fn key_count(&self) -> usize {
-        self.macs.len()
     }
 }
 

@@ -158,7 +158,7 @@ fn every_allowed_fallback_verifies_and_a_fourth_is_refused() {
         OLD,
     ];
     let h = Harness::with_secrets(SessionConfig::default(), &list);
-    assert_eq!(h.engine.format().key_count(), 4);
+    assert_eq!(format_for(&list).key_count(), 4);
     let by_last = Harness::with_secrets(SessionConfig::default(), &[OLD]).cookie(T, TF, json!({}));
     let s = h.session(Some(&by_last));
     assert!(

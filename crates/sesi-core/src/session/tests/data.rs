@@ -226,14 +226,24 @@ fn status_and_reason_names_are_stable() {
         (CookieStatus::Valid, "valid", false),
         (CookieStatus::ValidOldKey { key_index: 1 }, "old-key", false),
         (CookieStatus::BadSignature, "bad-signature", true),
-        (CookieStatus::Expired { idle_secs: 1201.0 }, "expired", true),
         (
-            CookieStatus::FutureTimestamp { ahead_secs: 61.0 },
+            CookieStatus::Expired {
+                idle: Duration::from_secs(1201),
+            },
+            "expired",
+            true,
+        ),
+        (
+            CookieStatus::FutureTimestamp {
+                ahead: Duration::from_secs(61),
+            },
             "future-timestamp",
             true,
         ),
         (
-            CookieStatus::LifetimeExceeded { age_secs: 9.0 },
+            CookieStatus::LifetimeExceeded {
+                age: Duration::from_secs(9),
+            },
             "lifetime-exceeded",
             true,
         ),
@@ -243,7 +253,10 @@ fn status_and_reason_names_are_stable() {
         assert_eq!(status.is_rejected(), rejected, "{name}");
     }
     assert_eq!(
-        CookieStatus::Expired { idle_secs: 1201.0 }.to_string(),
+        CookieStatus::Expired {
+            idle: Duration::from_secs(1201)
+        }
+        .to_string(),
         "expired: idle for 1201 s"
     );
     let reasons = [

@@ -11,11 +11,11 @@ use crate::format::FlashKeys;
 #[derive(Debug)]
 struct Compact;
 
-const COMPACT_KEYS: ReservedKeys = ReservedKeys {
-    flash: FlashKeys::PerQueue { prefix: "_flash_" },
-    csrf: "csrf_token",
-    expiry: "_expiry",
-};
+const COMPACT_KEYS: ReservedKeys = ReservedKeys::new(
+    FlashKeys::PerQueue { prefix: "_flash_" },
+    "csrf_token",
+    "_expiry",
+);
 
 /// Runs of 4 or more equal bytes become `~` + the byte + the count as 4 hex digits.
 fn rle(bytes: &[u8]) -> Vec<u8> {
@@ -114,10 +114,6 @@ impl CookieFormat for Compact {
         })
     }
 
-    fn key_count(&self) -> usize {
-        1
-    }
-
     fn reserved_keys(&self) -> &ReservedKeys {
         &COMPACT_KEYS
     }
@@ -175,7 +171,7 @@ fn sessions_from_a_format_without_created_round_trip_and_follow_the_idle_timeout
     h.at(600.0 + 1201.0);
     let s = h.session(Some(&reissued));
     assert!(
-        matches!(s.status(), CookieStatus::Expired { idle_secs } if idle_secs == 1201.0),
+        matches!(s.status(), CookieStatus::Expired { idle } if idle == Duration::from_secs(1201)),
         "{:?}",
         s.status()
     );
@@ -231,6 +227,11 @@ fn flash_and_csrf_live_under_the_formats_reserved_keys() {
     );
     assert!(s.check_csrf_token(&token));
     assert_eq!(s.pop_flash::<String>("").expect("strings"), ["saved"]);
+    assert_eq!(COMPACT_KEYS.purpose("_flash_error"), Some("flash messages"));
+    assert_eq!(
+        COMPACT_KEYS.purpose("_expiry"),
+        Some("the session's expiry")
+    );
     assert!(COMPACT_KEYS.is_reserved("_flash_error"));
     assert!(COMPACT_KEYS.is_reserved("csrf_token"));
     assert!(!COMPACT_KEYS.is_reserved("_f_"));

@@ -16,15 +16,11 @@ impl Harness {
 
     /// A session as the middleware builds it from a store: `state` saved at `T`, under `id`.
     fn stored(&self, id: SessionId, state: Value) -> Session {
-        self.loaded(Ok((record(T, TF, state), 0)), Some(id))
+        self.loaded(found(record(T, TF, state), 0), Some(id))
     }
 
     /// A session whose state the middleware read before the handler ran (store path).
-    fn loaded(
-        &self,
-        incoming: Result<(Record, usize), CookieStatus>,
-        id: Option<SessionId>,
-    ) -> Session {
+    fn loaded(&self, incoming: Incoming, id: Option<SessionId>) -> Session {
         Lifecycle::begin_loaded(&self.engine, incoming, id)
             .session()
             .clone()
@@ -32,8 +28,13 @@ impl Harness {
 
     /// A session for a request without a cookie, as the middleware builds it.
     fn fresh(&self) -> Session {
-        self.loaded(Err(CookieStatus::Absent), None)
+        self.loaded(Incoming::Missing(CookieStatus::Absent), None)
     }
+}
+
+/// A record read from the store (or a cookie), verified by key `key_index`.
+fn found(record: Record, key_index: usize) -> Incoming {
+    Incoming::Found { record, key_index }
 }
 
 fn store() -> Harness {
@@ -248,7 +249,7 @@ fn an_id_cookie_verified_by_an_old_key_is_re_signed_with_the_current_one() {
     let h = Harness::with_secrets(SessionConfig::default(), &[CURRENT, OLD])
         .storing(StorageMode::Store);
     let id = SessionId::generate();
-    let s = h.loaded(Ok((record(T, TF, json!({"counter": 3})), 1)), Some(id));
+    let s = h.loaded(found(record(T, TF, json!({"counter": 3})), 1), Some(id));
     assert_eq!(s.get::<i64>("counter").expect("int"), Some(3));
     let plan = finish(&s);
     assert_eq!(plan.reason, Some(SetReason::Rotated));
@@ -407,7 +408,7 @@ fn a_session_loaded_from_a_store_keeps_the_time_it_was_loaded_at() {
     let h = store();
     let id = SessionId::generate();
     h.at(10.0);
-    let s = h.loaded(Ok((record(T, TF, json!({"counter": 1})), 0)), Some(id));
+    let s = h.loaded(found(record(T, TF, json!({"counter": 1})), 0), Some(id));
     h.at(70.0); // a slow handler
     s.update("counter", |n: &mut i64| *n += 1).expect("int");
     let saved = parsed(&save_of(&finish(&s)).payload);
@@ -415,10 +416,30 @@ fn a_session_loaded_from_a_store_keeps_the_time_it_was_loaded_at() {
 
     // A fresh one: `created` and `accessed` from that same reading.
     h.at(100.5);
-    let s = h.loaded(Err(CookieStatus::Absent), None);
+    let s = h.loaded(Incoming::Missing(CookieStatus::Absent), None);
     h.at(300.0);
     s.insert("x", &1).expect("int");
     let saved = parsed(&save_of(&finish(&s)).payload);
     assert_eq!(saved.created, Some(Timestamp::Float(TF + 100.5)));
     assert_eq!(saved.accessed, Timestamp::Int(T + 100));
+}
+
+#[test]
+fn the_preview_is_the_plans_cookie_step_and_changes_nothing() {
+    let h = store();
+    let s = h.fresh();
+    assert_eq!(
+        lifecycle::preview(&s),
+        None,
+        "an untouched session previews nothing"
+    );
+    assert!(!touched(&s), "and previewing does not touch it");
+    s.insert("counter", &1).expect("int");
+    let (reason, cookie) = lifecycle::preview(&s).expect("touched");
+    let plan = finish(&s);
+    assert_eq!(
+        (reason, cookie),
+        (plan.reason, plan.cookie),
+        "the same step, with the same fresh id"
+    );
 }

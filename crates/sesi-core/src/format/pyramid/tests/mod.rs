@@ -13,7 +13,7 @@ mod payload;
 mod tamper;
 
 use super::*;
-use crate::format::{MAX_COOKIE_VALUE_LEN, MAX_JSON_DEPTH};
+use crate::format::{MAX_COOKIE_VALUE_LEN, MAX_JSON_DEPTH, ShapeError};
 use crate::record::Timestamp;
 use crate::secret::{Secret, Secrets};
 
@@ -281,6 +281,7 @@ fn error_kinds_are_stable_names() {
         (DecodeError::MalformedJson(json_err), "malformed_payload"),
         (DecodeError::TooDeep, "too_deep"),
         (DecodeError::BadShape(ShapeError::NotArray), "bad_shape"),
+        (DecodeError::BadSessionId, "bad_session_id"),
     ];
     for (err, kind) in table {
         assert_eq!(err.kind(), kind, "{err}");
@@ -330,7 +331,7 @@ fn a_signed_sid_payload_that_is_not_32_hex_characters_is_a_bad_shape() {
     ] {
         let err = decode_err(&codec(), &hand_sign(&payload));
         assert!(
-            matches!(err, DecodeError::BadShape(ShapeError::BadSessionId)),
+            matches!(err, DecodeError::BadSessionId),
             "{payload:?}: {err:?}"
         );
     }
@@ -340,6 +341,10 @@ fn a_signed_sid_payload_that_is_not_32_hex_characters_is_a_bad_shape() {
 fn the_format_names_itself_and_reserves_pyramids_keys() {
     assert_eq!(codec().name(), "pyramid");
     assert_eq!(codec().key_count(), 1);
+    assert!(
+        !format!("{:?}", codec()).contains(SECRET),
+        "Debug shows no key material"
+    );
     assert!(codec().carries_created());
     assert_eq!(
         *codec().reserved_keys(),
