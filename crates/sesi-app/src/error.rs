@@ -55,14 +55,19 @@ impl AppError {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
 
-    /// 422 for a change that would make the session outgrow its cookie.
-    pub fn too_large(bytes: usize) -> Self {
+    /// 422 for a change that would make the session larger than it may be where it lives (a
+    /// cookie's 4096 bytes, or the store's cap).
+    pub fn too_large(bytes: usize, limit: usize) -> Self {
+        let place = if limit == sesi::MAX_COOKIE_SIZE {
+            "a cookie can hold"
+        } else {
+            "the session store takes"
+        };
         Self::unprocessable(
             "session_too_large",
             format!(
-                "the session would be {bytes} bytes, more than a cookie can hold ({}); the \
-                 change was not saved",
-                sesi::MAX_COOKIE_SIZE
+                "the session would be {bytes} bytes, more than {place} ({limit}); the change \
+                 was not saved"
             ),
         )
     }
@@ -135,7 +140,7 @@ impl IntoResponse for AppError {
 impl From<sesi::SessionError> for AppError {
     fn from(err: sesi::SessionError) -> Self {
         match err {
-            sesi::SessionError::TooLarge { bytes, .. } => AppError::too_large(bytes),
+            sesi::SessionError::TooLarge { bytes, limit } => AppError::too_large(bytes, limit),
             other => AppError::internal(&other),
         }
     }
@@ -201,8 +206,8 @@ impl ErrorResponder for AppResponder {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "session_too_large",
                 format!(
-                    "the session grew too large to store in a cookie ({bytes} bytes, the limit \
-                     is {limit}); the change was not saved"
+                    "the session grew too large to store ({bytes} bytes, the limit is {limit}); \
+                     the change was not saved"
                 ),
             ),
             _ => AppError::new(

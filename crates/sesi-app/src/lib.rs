@@ -25,7 +25,7 @@ mod settings;
 pub use cookie_format::{CookieFormatName, UnknownCookieFormat};
 pub use error::{ApiError, AppError, AppResponder};
 pub use routes::AppState;
-pub use settings::{MEMORY_STORE_CAPACITY, Settings, StoreChoice};
+pub use settings::{DEFAULT_PROBATION, MEMORY_STORE_CAPACITY, Settings, StoreChoice};
 
 use std::sync::Arc;
 

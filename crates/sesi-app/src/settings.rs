@@ -21,8 +21,11 @@ pub enum StoreChoice {
     Redis(String),
 }
 
-/// Sessions the in-process store holds at most.
+/// Sessions the in-process store holds at most, unless `--store-capacity` says otherwise.
 pub const MEMORY_STORE_CAPACITY: usize = 100_000;
+
+/// How long `sesi serve` keeps a stored session whose visitor has not come back yet.
+pub const DEFAULT_PROBATION: Duration = Duration::from_secs(300);
 
 /// Everything that shapes the session cookie. Defaults are Pyramid's, except `HttpOnly` is on.
 #[derive(Debug, Clone)]
@@ -57,6 +60,13 @@ pub struct Settings {
     pub lock: bool,
     /// With a store: longest a store call may take before a 503.
     pub store_timeout: Duration,
+    /// With `--store memory`: the most sessions it holds.
+    pub store_capacity: usize,
+    /// With a store: how long a session whose visitor has not come back yet is kept (`None`: the
+    /// full timeout).
+    pub probation: Option<Duration>,
+    /// With a store: the most a stored session may hold, in bytes of JSON.
+    pub max_session_bytes: usize,
 }
 
 impl Settings {
@@ -79,6 +89,9 @@ impl Settings {
             spill: false,
             lock: false,
             store_timeout: sesi::DEFAULT_STORE_TIMEOUT,
+            store_capacity: MEMORY_STORE_CAPACITY,
+            probation: Some(DEFAULT_PROBATION),
+            max_session_bytes: sesi::core::session::DEFAULT_MAX_STORED_SIZE,
         }
     }
 
@@ -97,7 +110,7 @@ impl Settings {
     pub async fn open_store(&self) -> Result<Option<Arc<dyn SessionStore>>, StoreError> {
         match &self.store {
             StoreChoice::Cookie => Ok(None),
-            StoreChoice::Memory => Ok(Some(Arc::new(MemoryStore::new(MEMORY_STORE_CAPACITY)))),
+            StoreChoice::Memory => Ok(Some(Arc::new(MemoryStore::new(self.store_capacity)))),
             #[cfg(feature = "redis")]
             StoreChoice::Redis(url) => {
                 let store = sesi_redis::RedisStore::connect_with(
@@ -142,6 +155,8 @@ impl Settings {
             };
             builder = builder
                 .with_store_timeout(self.store_timeout)
+                .with_probation(self.probation)
+                .with_max_session_size(self.max_session_bytes)
                 .with_lock(self.lock.then(LockConfig::default));
         }
         builder

@@ -59,6 +59,8 @@ impl SessionLayer {
             storage: StorageMode::Cookie,
             store_timeout: DEFAULT_STORE_TIMEOUT,
             lock: None,
+            probation: None,
+            max_stored: sesi_core::session::DEFAULT_MAX_STORED_SIZE,
             responder: Arc::new(PlainTextResponder),
         }
     }
@@ -123,6 +125,8 @@ pub struct SessionLayerBuilder {
     storage: StorageMode,
     store_timeout: Duration,
     lock: Option<LockConfig>,
+    probation: Option<Duration>,
+    max_stored: usize,
     responder: Arc<dyn ErrorResponder>,
 }
 
@@ -237,6 +241,25 @@ impl SessionLayerBuilder {
         self
     }
 
+    /// With a store: a session whose visitor has not come back with its cookie yet is kept for at
+    /// most `probation` (default `None`: the full idle timeout from the first request). Sessions
+    /// that crawlers and scripts start and never return to then leave the store in minutes; a
+    /// visitor who does come back within the probation gets the full timeout from then on, one
+    /// who comes back later starts afresh.
+    pub fn with_probation(mut self, probation: Option<Duration>) -> Self {
+        self.probation = probation;
+        self
+    }
+
+    /// With a store: the most a stored session may hold, in bytes of its JSON (default 64 KiB).
+    /// The `try_` writes refuse a change past it, as they refuse one past a cookie's 4096 bytes,
+    /// and a plain write past it is neither saved nor sent (the responder answers). A session
+    /// that still fits in a cookie (spill-over) is only held to the cookie's limit.
+    pub fn with_max_session_size(mut self, bytes: usize) -> Self {
+        self.max_stored = bytes;
+        self
+    }
+
     /// Who answers when the middleware must answer instead of the handler (the session would not
     /// fit in a cookie, the store failed). Default: [`PlainTextResponder`].
     pub fn with_error_responder(mut self, responder: impl ErrorResponder) -> Self {
@@ -298,7 +321,9 @@ impl SessionLayerBuilder {
         let engine = SessionEngine::new(self.format, self.session)?
             .with_clock(self.clock)
             .with_cookie_overhead(header.overhead())
-            .with_storage(self.storage);
+            .with_storage(self.storage)
+            .with_probation(self.probation)
+            .with_max_stored_size(self.max_stored);
         for warning in self.session.warnings() {
             tracing::warn!("{warning}");
         }

@@ -80,7 +80,7 @@ pub(crate) fn cookie_outcome(
             Some(header.set(&value)),
         ),
         CookieStep::Delete => (CookieAction::Deleted, Some(header.deletion())),
-        CookieStep::TooLarge { bytes } => (CookieAction::TooLarge { bytes }, None),
+        CookieStep::TooLarge { bytes, .. } => (CookieAction::TooLarge { bytes }, None),
         CookieStep::Keep => (
             reason.map_or(CookieAction::None, CookieAction::Stored),
             None,
@@ -134,6 +134,10 @@ impl Delivery {
 
 /// Turns the plan's cookie step into a [`Delivery`].
 pub(crate) fn prepare(shared: &Shared, cookie: CookieStep, reason: Option<SetReason>) -> Delivery {
+    let limit = match cookie {
+        CookieStep::TooLarge { limit, .. } => limit,
+        _ => MAX_COOKIE_SIZE,
+    };
     let (action, header) = cookie_outcome(&shared.header, cookie, reason);
     let ready = |header| Delivery {
         action,
@@ -144,16 +148,13 @@ pub(crate) fn prepare(shared: &Shared, cookie: CookieStep, reason: Option<SetRea
         (CookieAction::TooLarge { bytes }, _) => {
             tracing::error!(
                 bytes,
-                limit = MAX_COOKIE_SIZE,
-                "session cookie too large; not sent, the browser keeps its previous cookie"
+                limit,
+                "session too large; not saved or sent, the browser keeps its previous cookie"
             );
             Delivery {
                 action,
                 header: None,
-                failure: Some(SessionFailure::TooLarge {
-                    bytes,
-                    limit: MAX_COOKIE_SIZE,
-                }),
+                failure: Some(SessionFailure::TooLarge { bytes, limit }),
             }
         }
         // The attributes were validated at build; the value is what the format wrote, which

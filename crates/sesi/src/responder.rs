@@ -11,13 +11,14 @@ use sesi_core::store::StoreError;
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SessionFailure<'a> {
-    /// The handler wrote more than a cookie can hold and there is no store to spill to: nothing
-    /// was sent, so the browser keeps its last good cookie. A handler avoids this with
-    /// `Session::fits` or the `try_` writes.
+    /// The handler wrote more than the session may hold where it lives: more than a cookie
+    /// holds (4096 bytes, with no store to spill to) or more than the store's cap. Nothing was
+    /// saved or sent, so the browser keeps its last good cookie. A handler avoids this with the
+    /// `try_` writes.
     TooLarge {
-        /// Size the `Set-Cookie` would have had.
+        /// Size the `Set-Cookie` (or the stored JSON) would have had.
         bytes: usize,
-        /// The limit, 4096.
+        /// The limit it exceeds.
         limit: usize,
     },
     /// The session store failed or was too slow: the session could not be loaded or saved, and
@@ -89,6 +90,15 @@ pub trait ErrorResponder: Send + Sync + fmt::Debug + 'static {
     fn respond(&self, failure: &SessionFailure<'_>, request: &RequestHead) -> Response<String>;
 }
 
+/// Where a session of this limit is kept, for messages.
+fn where_kept(limit: usize) -> &'static str {
+    if limit == sesi_core::MAX_COOKIE_SIZE {
+        "a cookie"
+    } else {
+        "the session store"
+    }
+}
+
 /// The default answers: plain text that says what happened and that nothing was changed, never
 /// cached (`Cache-Control: no-store`), never sniffed (`X-Content-Type-Options: nosniff`). Too
 /// large: 500. Store unavailable: 503 with `Retry-After: 1`.
@@ -101,8 +111,9 @@ impl ErrorResponder for PlainTextResponder {
             SessionFailure::TooLarge { bytes, limit } => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 format!(
-                    "500 Internal Server Error\n\nThe session grew too large to store in a cookie \
-                     ({bytes} bytes, the limit is {limit}); the change was not saved.\n"
+                    "500 Internal Server Error\n\nThe session grew too large to store in {} \
+                     ({bytes} bytes, the limit is {limit}); the change was not saved.\n",
+                    where_kept(*limit)
                 ),
             ),
             SessionFailure::InvalidCookieValue { format } => (

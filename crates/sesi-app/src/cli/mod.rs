@@ -119,6 +119,32 @@ pub struct ServeArgs {
     #[arg(long, env = "SESI_LOCK")]
     pub lock: bool,
 
+    /// With --store memory: the most sessions it holds. When full, sessions whose visitor never
+    /// came back go first, so a flood of cookieless requests cannot push out returning visitors.
+    #[arg(
+        long,
+        env = "SESI_STORE_CAPACITY",
+        default_value_t = crate::MEMORY_STORE_CAPACITY,
+        value_name = "N"
+    )]
+    pub store_capacity: usize,
+
+    /// With --store: seconds a session whose visitor has not come back yet is kept (the full
+    /// --timeout once they do), or `none`. A crawler that drops cookies then costs minutes of
+    /// store space, not the whole timeout; a visitor who returns after it starts afresh.
+    #[arg(long, env = "SESI_PROBATION", default_value = "300", value_parser = parse_secs)]
+    pub probation: Limit,
+
+    /// With --store: the most a stored session may hold, in bytes of its JSON; a change past it
+    /// is refused (a 422), as one past a cookie's 4096 bytes is.
+    #[arg(
+        long,
+        env = "SESI_MAX_SESSION_BYTES",
+        default_value_t = sesi::core::session::DEFAULT_MAX_STORED_SIZE,
+        value_name = "BYTES"
+    )]
+    pub max_session_bytes: usize,
+
     /// With --store: milliseconds a store call may take before the request gets a 503.
     #[arg(
         long,

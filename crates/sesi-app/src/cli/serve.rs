@@ -34,6 +34,9 @@ impl SessionArgs {
             spill: false,
             lock: false,
             store_timeout: sesi::DEFAULT_STORE_TIMEOUT,
+            store_capacity: crate::MEMORY_STORE_CAPACITY,
+            probation: Some(crate::DEFAULT_PROBATION),
+            max_session_bytes: sesi::core::session::DEFAULT_MAX_STORED_SIZE,
         }
     }
 }
@@ -116,6 +119,9 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         spill: args.spill,
         lock: args.lock,
         store_timeout: Duration::from_millis(args.store_timeout_ms.max(1)),
+        store_capacity: args.store_capacity,
+        probation: args.probation.0,
+        max_session_bytes: args.max_session_bytes,
         ..args.session.settings(secrets)
     };
     if settings.store == StoreChoice::Cookie && (settings.spill || settings.lock) {

@@ -122,10 +122,11 @@ fn present(
         Err(ChangeError::Rule(CartError::TooManyLines)) => {
             ("error", t.err_too_many_lines.to_owned())
         }
-        Err(ChangeError::TooLarge { bytes }) => {
+        Err(ChangeError::TooLarge { bytes, limit }) => {
             tracing::warn!(
                 bytes,
-                "cart change refused: session would not fit in a cookie"
+                limit,
+                "cart change refused: the session would be too large"
             );
             ("error", t.err_too_large.to_owned())
         }

@@ -34,8 +34,8 @@ pub(crate) enum Done {
 pub(crate) enum ChangeError {
     /// The cart's rules refused it.
     Rule(CartError),
-    /// The session would outgrow its cookie.
-    TooLarge { bytes: usize },
+    /// The session would outgrow what it may hold where it lives.
+    TooLarge { bytes: usize, limit: usize },
     /// The session could not be written.
     Session(SessionError),
 }
@@ -71,7 +71,9 @@ impl CartCommand {
         };
         match stored {
             Ok(()) => Ok(done),
-            Err(SessionError::TooLarge { bytes, .. }) => Err(ChangeError::TooLarge { bytes }),
+            Err(SessionError::TooLarge { bytes, limit }) => {
+                Err(ChangeError::TooLarge { bytes, limit })
+            }
             Err(err) => Err(ChangeError::Session(err)),
         }
     }
@@ -101,7 +103,7 @@ impl CartCommand {
             ChangeError::Rule(rule @ CartError::TooManyLines) => {
                 AppError::unprocessable("too_many_lines", rule.to_string())
             }
-            ChangeError::TooLarge { bytes } => AppError::too_large(bytes),
+            ChangeError::TooLarge { bytes, limit } => AppError::too_large(bytes, limit),
             ChangeError::Session(err) => AppError::internal(&err),
         }
     }

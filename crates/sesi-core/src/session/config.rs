@@ -12,6 +12,11 @@ pub const MAX_FUTURE_SKEW: Duration = Duration::from_secs(60);
 /// The most a browser keeps for one cookie; a Set-Cookie longer than this is never sent.
 pub const MAX_COOKIE_SIZE: usize = 4096;
 
+/// The default cap on a session kept in a store (its `[accessed, created, state]` JSON): 64 KiB.
+/// The same guard as the cookie's 4096 bytes enforces it, so one visitor cannot grow a session
+/// without bound.
+pub const DEFAULT_MAX_STORED_SIZE: usize = 64 * 1024;
+
 /// Timing rules of a session, with Pyramid's names and defaults. Sessions are timed in whole
 /// seconds, as Pyramid's cookies record them: a duration with a fraction of a second is refused,
 /// never rounded.

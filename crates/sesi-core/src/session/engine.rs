@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use serde_json::Map;
 
-use super::config::{MAX_FUTURE_SKEW, SessionConfig, SessionConfigError, StorageMode};
+use super::config::{
+    DEFAULT_MAX_STORED_SIZE, MAX_COOKIE_SIZE, MAX_FUTURE_SKEW, SessionConfig, SessionConfigError,
+    StorageMode,
+};
 use super::status::CookieStatus;
 use crate::clock::{Clock, SystemClock};
 use crate::format::{CookieContent, CookieFormat, IntoCookieFormat};
@@ -22,6 +25,8 @@ pub struct SessionEngine {
     clock: Arc<dyn Clock>,
     cookie_overhead: usize,
     storage: StorageMode,
+    probation: Option<Duration>,
+    max_stored: usize,
 }
 
 /// The session data after the cookie was read and judged.
@@ -54,6 +59,8 @@ impl SessionEngine {
             clock: Arc::new(SystemClock),
             cookie_overhead: 0,
             storage: StorageMode::Cookie,
+            probation: None,
+            max_stored: DEFAULT_MAX_STORED_SIZE,
         })
     }
 
@@ -76,6 +83,52 @@ impl SessionEngine {
     pub fn with_storage(mut self, storage: StorageMode) -> Self {
         self.storage = storage;
         self
+    }
+
+    /// Keeps a stored session whose visitor has not come back yet for at most `probation`
+    /// (`None`: the full time-to-live from the start), so sessions nobody returns to (crawlers,
+    /// scripts that drop cookies) leave the store soon.
+    #[must_use]
+    pub fn with_probation(mut self, probation: Option<Duration>) -> Self {
+        self.probation = probation;
+        self
+    }
+
+    /// Caps a session kept in a store at `bytes` of JSON (default [`DEFAULT_MAX_STORED_SIZE`]).
+    #[must_use]
+    pub fn with_max_stored_size(mut self, bytes: usize) -> Self {
+        self.max_stored = bytes;
+        self
+    }
+
+    /// The cap on a session kept in a store, in bytes of JSON.
+    #[must_use]
+    pub fn max_stored_size(&self) -> usize {
+        self.max_stored
+    }
+
+    /// The size a record would have where it lives now, and the limit there: the Set-Cookie
+    /// against [`MAX_COOKIE_SIZE`] in cookie mode, its JSON against the store's cap in store
+    /// mode, and in spill mode the cookie while it fits, else the JSON.
+    #[must_use]
+    pub fn size_and_limit(&self, record: &Record) -> (usize, usize) {
+        let stored = || {
+            let mut json = Vec::new();
+            record.write_json(&mut json);
+            (json.len(), self.max_stored)
+        };
+        match self.storage {
+            StorageMode::Store => stored(),
+            StorageMode::Cookie => (self.cookie_size(record), MAX_COOKIE_SIZE),
+            StorageMode::Spill => {
+                let cookie = self.cookie_size(record);
+                if cookie <= MAX_COOKIE_SIZE {
+                    (cookie, MAX_COOKIE_SIZE)
+                } else {
+                    stored()
+                }
+            }
+        }
     }
 
     /// The cookie format.
@@ -174,6 +227,17 @@ impl SessionEngine {
     #[must_use]
     pub fn store_ttl(&self) -> Option<Duration> {
         self.config.timeout.or(self.config.max_lifetime)
+    }
+
+    /// Time-to-live of a save: [`store_ttl`](Self::store_ttl) for a visitor who came back with
+    /// a valid cookie, at most the probation for one who has not (yet).
+    #[must_use]
+    pub fn save_ttl(&self, returning: bool) -> Option<Duration> {
+        match (returning, self.probation, self.store_ttl()) {
+            (false, Some(probation), Some(ttl)) => Some(probation.min(ttl)),
+            (false, Some(probation), None) => Some(probation),
+            _ => self.store_ttl(),
+        }
     }
 
     /// Reads a cookie value into the state a session starts with, at time `now`.

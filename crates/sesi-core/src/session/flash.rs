@@ -7,6 +7,10 @@ use serde_json::Value;
 
 use super::{Session, SessionError};
 
+/// The most messages one flash queue holds; adding one more drops the oldest. Pyramid has no
+/// bound; a page shows a handful of messages at most.
+pub const MAX_FLASH_MESSAGES: usize = 20;
+
 impl Session {
     /// The session key of a flash queue under this session's cookie format (Pyramid: `""` ->
     /// `_f_`, `"error"` -> `_f_error`).
@@ -70,6 +74,10 @@ impl Session {
         if allow_duplicate || !messages.contains(&msg) {
             messages.push(msg);
         }
+        // A bounded queue: a client that never shows its messages (it ignores the redirect that
+        // would pop them) cannot grow the session with them.
+        let excess = messages.len().saturating_sub(MAX_FLASH_MESSAGES);
+        messages.drain(..excess);
         Ok((key, Value::Array(messages)))
     }
 

@@ -9,9 +9,10 @@ use super::config::{MAX_COOKIE_SIZE, StorageMode};
 use super::{Session, SessionError};
 
 impl Session {
-    /// Like [`insert`](Self::insert), but refuses a change that would make the cookie too large:
-    /// the session is then left as it was and [`SessionError::TooLarge`] tells the size. Sessions
-    /// kept in a store (or spilling into one) have no such limit, so there it never refuses.
+    /// Like [`insert`](Self::insert), but refuses a change that would make the session too large
+    /// for where it lives: more than a cookie holds (4096 bytes) in cookie mode, more than the
+    /// store's cap (64 KiB of JSON by default) for a session kept in a store. The session is then
+    /// left as it was and [`SessionError::TooLarge`] tells the size and the limit.
     ///
     /// # Errors
     /// [`SessionError::Serialize`] or [`SessionError::TooLarge`].
@@ -25,8 +26,8 @@ impl Session {
         self.try_store(key, value)
     }
 
-    /// Like [`update`](Self::update), but refuses the change if the cookie would become too large
-    /// (never for sessions kept in a store, see [`try_insert`](Self::try_insert)).
+    /// Like [`update`](Self::update), but refuses the change if the session would become too
+    /// large for where it lives (see [`try_insert`](Self::try_insert)).
     ///
     /// # Errors
     /// As [`update`](Self::update), plus [`SessionError::TooLarge`] (the session is unchanged).
@@ -44,17 +45,14 @@ impl Session {
         Ok(result)
     }
 
-    /// Stores `value` under `key` unless, for a cookie session, the cookie would then be too
-    /// large: the session is then left exactly as it was. The one size guard behind every `try_`.
+    /// Stores `value` under `key` unless the session would then be too large for where it lives:
+    /// it is then left exactly as it was. The one size guard behind every `try_`.
     pub(super) fn try_store(&self, key: String, value: Value) -> Result<(), SessionError> {
         let mut inner = self.lock();
         let was_written = inner.written;
         let previous = inner.change().insert(key.clone(), value);
-        if inner.engine.storage() != StorageMode::Cookie {
-            return Ok(());
-        }
-        let bytes = inner.cookie_size();
-        if bytes > MAX_COOKIE_SIZE {
+        let (bytes, limit) = inner.size_and_limit();
+        if bytes > limit {
             let state = inner.change();
             match previous {
                 Some(previous) => {
@@ -65,10 +63,7 @@ impl Session {
                 }
             }
             inner.written = was_written;
-            return Err(SessionError::TooLarge {
-                bytes,
-                limit: MAX_COOKIE_SIZE,
-            });
+            return Err(SessionError::TooLarge { bytes, limit });
         }
         Ok(())
     }

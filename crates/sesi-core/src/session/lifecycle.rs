@@ -153,13 +153,27 @@ fn plan(session: &Session) -> Plan {
         if mode == StorageMode::Cookie {
             return Plan {
                 reason: Some(reason),
-                cookie: CookieStep::TooLarge { bytes },
+                cookie: CookieStep::TooLarge {
+                    bytes,
+                    limit: MAX_COOKIE_SIZE,
+                },
                 ..Plan::default()
             };
         }
     }
     let mut payload = Vec::new();
     inner.data().record.write_json(&mut payload);
+    let limit = engine.max_stored_size();
+    if payload.len() > limit {
+        return Plan {
+            reason: Some(reason),
+            cookie: CookieStep::TooLarge {
+                bytes: payload.len(),
+                limit,
+            },
+            ..Plan::default()
+        };
+    }
     let fresh = old_id.is_none() || inner.invalidated || inner.cycle;
     let id = match old_id {
         Some(id) if !fresh => id,
@@ -170,12 +184,15 @@ fn plan(session: &Session) -> Plan {
     } else {
         CookieStep::Keep
     };
+    // A visitor who came back with a valid cookie keeps the full time-to-live; a new one is on
+    // probation until they do.
+    let returning = inner.data().status.is_valid();
     Plan {
         reason: Some(reason),
         save: Some(Save {
             id,
             payload,
-            ttl: engine.store_ttl(),
+            ttl: engine.save_ttl(returning),
         }),
         delete: old_id.filter(|_| fresh),
         cookie,
@@ -235,11 +252,15 @@ pub enum CookieStep {
     Set(String),
     /// Remove the cookie from the browser (after `invalidate()` with nothing written since).
     Delete,
-    /// The session would make a cookie of `bytes` bytes, over [`MAX_COOKIE_SIZE`], and there is
-    /// no store to spill to: nothing is sent, so the browser keeps its last good cookie.
+    /// The session is too large for where it lives: a cookie of `bytes` bytes over
+    /// [`MAX_COOKIE_SIZE`] with no store to spill to, or a stored session of `bytes` bytes of
+    /// JSON over the store's cap. Nothing is saved or sent, so the browser keeps its last good
+    /// cookie.
     TooLarge {
-        /// Size the Set-Cookie would have had (name, value and attributes).
+        /// Size the Set-Cookie (or the stored JSON) would have had.
         bytes: usize,
+        /// The limit it exceeds.
+        limit: usize,
     },
 }
 

@@ -27,12 +27,13 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 pub use config::{
-    DEFAULT_TIMEOUT, MAX_COOKIE_SIZE, MAX_FUTURE_SKEW, SessionConfig, SessionConfigError,
-    StorageMode,
+    DEFAULT_MAX_STORED_SIZE, DEFAULT_TIMEOUT, MAX_COOKIE_SIZE, MAX_FUTURE_SKEW, SessionConfig,
+    SessionConfigError, StorageMode,
 };
 pub use engine::SessionEngine;
 #[cfg(feature = "axum")]
 pub use extract::MissingSessionLayer;
+pub use flash::MAX_FLASH_MESSAGES;
 pub use lifecycle::{CookieStep, Incoming, Lifecycle, Plan, Save};
 pub use status::{CookieStatus, SetReason};
 

@@ -148,6 +148,12 @@ impl Inner {
         engine.cookie_size(&self.data().record)
     }
 
+    /// The size the session has where it lives now, and the limit there.
+    pub(crate) fn size_and_limit(&mut self) -> (usize, usize) {
+        let engine = Arc::clone(&self.engine);
+        engine.size_and_limit(&self.data().record)
+    }
+
     /// The cookie was verified by a fallback key (it must be re-signed even when nothing else
     /// is due).
     pub(crate) fn rotated(&mut self) -> bool {

@@ -6,6 +6,7 @@
 //! Without redis-server these tests fail where every test must run, and skip elsewhere (see
 //! [`crate::support::skip`]).
 
+mod bounds;
 mod locking;
 mod outages;
 mod shared;

@@ -232,3 +232,21 @@ fn invalidate_discards_the_csrf_token() {
     let new = s.get_csrf_token();
     assert_ne!(new, old);
 }
+
+#[test]
+fn a_flash_queue_holds_at_most_twenty_messages_and_drops_the_oldest() {
+    let h = Harness::new(SessionConfig::default());
+    let s = h.session(None);
+    for n in 0..30 {
+        s.flash(&format!("message {n}"), "", true).expect("str");
+        s.try_flash(&format!("error {n}"), "error", true)
+            .expect("fits");
+    }
+    let kept: Vec<String> = s.peek_flash("").expect("strings");
+    assert_eq!(kept.len(), MAX_FLASH_MESSAGES);
+    assert_eq!(kept.first().map(String::as_str), Some("message 10"));
+    assert_eq!(kept.last().map(String::as_str), Some("message 29"));
+    let errors: Vec<String> = s.pop_flash("error").expect("strings");
+    assert_eq!(errors.len(), MAX_FLASH_MESSAGES);
+    assert_eq!(errors[0], "error 10");
+}

@@ -4,6 +4,7 @@
 //! by decoding them with a separate format instance, so the engine's view of its own output is
 //! never trusted. The end of a request is what the middleware does: [`Lifecycle::plan`].
 
+mod bounds;
 mod cookies;
 mod data;
 mod flash_csrf;

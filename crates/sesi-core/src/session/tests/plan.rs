@@ -6,16 +6,21 @@ use super::*;
 
 impl Harness {
     /// The same harness, keeping sessions in `mode`.
-    fn storing(self, mode: StorageMode) -> Self {
+    pub(super) fn storing(self, mode: StorageMode) -> Self {
+        self.tuned(|engine| engine.with_storage(mode))
+    }
+
+    /// The same harness with its engine changed by `f`.
+    pub(super) fn tuned(self, f: impl FnOnce(SessionEngine) -> SessionEngine) -> Self {
         let engine = Arc::into_inner(self.engine).expect("not shared yet");
         Harness {
             clock: self.clock,
-            engine: Arc::new(engine.with_storage(mode)),
+            engine: Arc::new(f(engine)),
         }
     }
 
     /// A session as the middleware builds it from a store: `state` saved at `T`, under `id`.
-    fn stored(&self, id: SessionId, state: Value) -> Session {
+    pub(super) fn stored(&self, id: SessionId, state: Value) -> Session {
         self.loaded(found(record(T, TF, state), 0), Some(id))
     }
 
@@ -27,7 +32,7 @@ impl Harness {
     }
 
     /// A session for a request without a cookie, as the middleware builds it.
-    fn fresh(&self) -> Session {
+    pub(super) fn fresh(&self) -> Session {
         self.loaded(Incoming::Missing(CookieStatus::Absent), None)
     }
 }
@@ -37,11 +42,16 @@ fn found(record: Record, key_index: usize) -> Incoming {
     Incoming::Found { record, key_index }
 }
 
-fn store() -> Harness {
-    Harness::new(SessionConfig::default()).storing(StorageMode::Store)
+pub(super) fn store() -> Harness {
+    fresh_store(SessionConfig::default())
 }
 
-fn spill() -> Harness {
+/// A store-mode harness with `config`.
+pub(super) fn fresh_store(config: SessionConfig) -> Harness {
+    Harness::new(config).storing(StorageMode::Store)
+}
+
+pub(super) fn spill() -> Harness {
     Harness::new(SessionConfig::default()).storing(StorageMode::Spill)
 }
 
@@ -70,7 +80,7 @@ fn set_value(cookie: &CookieStep) -> &str {
 }
 
 /// The save a plan makes, or a panic.
-fn save_of(plan: &Plan) -> &Save {
+pub(super) fn save_of(plan: &Plan) -> &Save {
     plan.save
         .as_ref()
         .unwrap_or_else(|| panic!("expected a save, got {plan:?}"))
@@ -359,7 +369,7 @@ fn cookie_mode_reports_a_session_too_large_for_the_cookie_instead_of_saving_it()
     let plan = finish(&s);
     assert_eq!((&plan.save, plan.delete), (&None, None), "{plan:?}");
     assert!(
-        matches!(plan.cookie, CookieStep::TooLarge { bytes } if bytes > MAX_COOKIE_SIZE),
+        matches!(plan.cookie, CookieStep::TooLarge { bytes, limit: MAX_COOKIE_SIZE } if bytes > MAX_COOKIE_SIZE),
         "{plan:?}"
     );
 }

@@ -125,7 +125,10 @@ fn the_plan_is_too_large_exactly_one_step_past_4096_bytes() {
         finish(&over),
         Plan {
             reason: Some(SetReason::Changed),
-            cookie: CookieStep::TooLarge { bytes: 4098 },
+            cookie: CookieStep::TooLarge {
+                bytes: 4098,
+                limit: MAX_COOKIE_SIZE
+            },
             ..Plan::default()
         }
     );
