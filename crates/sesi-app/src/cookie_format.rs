@@ -50,6 +50,19 @@ impl CookieFormatName {
         }
     }
 
+    /// The format's rules for a secret's length in bytes: below the first a server refuses to
+    /// listen beyond loopback (unless told to), below the second it warns. Pyramid: 32 and 64
+    /// (HMAC-SHA512 hashes its key in 128-byte blocks, and Pyramid's docs ask for 64 bytes).
+    #[must_use]
+    pub fn secret_lengths(self) -> (usize, usize) {
+        match self {
+            CookieFormatName::Pyramid => (
+                sesi::core::MIN_SECRET_LEN,
+                sesi::core::secret::RECOMMENDED_SECRET_LEN,
+            ),
+        }
+    }
+
     /// A fresh key of the shape this format takes, as text for `SESI_SECRET` or a secret file
     /// (Pyramid: 64 random bytes as 128 hex characters, usable in a Pyramid `.ini` as-is).
     ///

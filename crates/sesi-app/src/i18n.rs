@@ -157,6 +157,7 @@ pub struct Texts {
     pub decode_title: &'static str,
     pub decode_button: &'static str,
     pub decode_hint: &'static str,
+    pub decode_not_in_url: &'static str,
     pub lives_in: &'static str,
     pub footer: &'static str,
 }
@@ -213,6 +214,7 @@ static EN: Texts = Texts {
     decode_title: "Decode any cookie",
     decode_button: "Decode and verify",
     decode_hint: "Paste a session cookie value: it is verified with this server's secret(s).",
+    decode_not_in_url: "A cookie in the address is not decoded: addresses end up in the browser's history and in proxy logs. Paste it into the form.",
     lives_in: "The session lives in",
     footer: "sesi: Pyramid-compatible signed-cookie sessions for Rust.",
 };
@@ -269,6 +271,7 @@ static ID: Texts = Texts {
     decode_title: "Dekode cookie apa pun",
     decode_button: "Dekode dan verifikasi",
     decode_hint: "Tempel nilai cookie sesi: nilai itu diverifikasi dengan rahasia server ini.",
+    decode_not_in_url: "Cookie di alamat tidak didekode: alamat tersimpan di riwayat peramban dan log proxy. Tempel ke formulir.",
     lives_in: "Sesi tersimpan di",
     footer: "sesi: sesi cookie bertanda tangan yang kompatibel dengan Pyramid, untuk Rust.",
 };

@@ -67,6 +67,8 @@ pub struct Settings {
     pub probation: Option<Duration>,
     /// With a store: the most a stored session may hold, in bytes of JSON.
     pub max_session_bytes: usize,
+    /// With a store (not spill): still read whole-session cookies, a migration window.
+    pub accept_cookie_sessions: bool,
 }
 
 impl Settings {
@@ -92,6 +94,7 @@ impl Settings {
             store_capacity: MEMORY_STORE_CAPACITY,
             probation: Some(DEFAULT_PROBATION),
             max_session_bytes: sesi::core::session::DEFAULT_MAX_STORED_SIZE,
+            accept_cookie_sessions: false,
         }
     }
 
@@ -157,6 +160,7 @@ impl Settings {
                 .with_store_timeout(self.store_timeout)
                 .with_probation(self.probation)
                 .with_max_session_size(self.max_session_bytes)
+                .with_accept_cookie_sessions(self.accept_cookie_sessions)
                 .with_lock(self.lock.then(LockConfig::default));
         }
         builder

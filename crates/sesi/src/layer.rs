@@ -61,6 +61,7 @@ impl SessionLayer {
             lock: None,
             probation: None,
             max_stored: sesi_core::session::DEFAULT_MAX_STORED_SIZE,
+            accept_cookie_sessions: false,
             responder: Arc::new(PlainTextResponder),
         }
     }
@@ -127,6 +128,7 @@ pub struct SessionLayerBuilder {
     lock: Option<LockConfig>,
     probation: Option<Duration>,
     max_stored: usize,
+    accept_cookie_sessions: bool,
     responder: Arc<dyn ErrorResponder>,
 }
 
@@ -260,6 +262,16 @@ impl SessionLayerBuilder {
         self
     }
 
+    /// Store mode: whether a valid whole-session cookie (signed by the same keys, from cookie
+    /// mode or spill-over) is still read and then moved into the store (default false: it is
+    /// refused and the visitor starts afresh, since a store could not revoke it). Turn it on for
+    /// a migration window from cookie sessions to a store, off again after one timeout. Spill
+    /// mode always reads its own whole-session cookies.
+    pub fn with_accept_cookie_sessions(mut self, accept: bool) -> Self {
+        self.accept_cookie_sessions = accept;
+        self
+    }
+
     /// Who answers when the middleware must answer instead of the handler (the session would not
     /// fit in a cookie, the store failed). Default: [`PlainTextResponder`].
     pub fn with_error_responder(mut self, responder: impl ErrorResponder) -> Self {
@@ -331,6 +343,7 @@ impl SessionLayerBuilder {
             store,
             timeout: self.store_timeout,
             lock: self.lock,
+            accept_cookie_sessions: self.accept_cookie_sessions,
         });
         Ok(SessionLayer {
             shared: Arc::new(Shared {

@@ -31,6 +31,9 @@ pub(crate) struct StoreAccess {
     pub(crate) store: Arc<dyn SessionStore>,
     pub(crate) timeout: Duration,
     pub(crate) lock: Option<LockConfig>,
+    /// Store mode: whether a whole-session cookie is still read (a migration window). Spill
+    /// mode always reads its own.
+    pub(crate) accept_cookie_sessions: bool,
 }
 
 impl StoreAccess {

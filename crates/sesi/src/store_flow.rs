@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use http::{Request, Response};
-use sesi_core::session::{Incoming, Lifecycle};
+use sesi_core::session::{Incoming, Lifecycle, StorageMode};
 use sesi_core::store::StoreError;
 use sesi_core::{CookieContent, CookieStatus, Decoded, Record};
 use tower_service::Service;
@@ -74,14 +74,22 @@ async fn load(
         Some(Ok(decoded)) => decoded,
     };
     let (id, key_index) = match decoded {
-        // A whole-session cookie (spill-over, or a visitor from before the store was configured):
-        // it loads as usual and moves to the store on its next write if it must.
+        // A whole-session cookie: spill-over's own, or, when the layer accepts them during a
+        // migration, a visitor's from before the store was configured; it loads as usual and
+        // moves to the store on its next write if it must. Store mode refuses it otherwise: a
+        // store could not revoke it.
         Decoded {
             content: CookieContent::State(record),
             key_index,
         } => {
-            let found = Incoming::Found { record, key_index };
-            return (begin(found, None), None, None);
+            let accepted =
+                access.accept_cookie_sessions || shared.engine.storage() == StorageMode::Spill;
+            let incoming = if accepted {
+                Incoming::Found { record, key_index }
+            } else {
+                Incoming::Missing(CookieStatus::WholeSessionRefused)
+            };
+            return (begin(incoming, None), None, None);
         }
         Decoded {
             content: CookieContent::Id(id),

@@ -18,16 +18,17 @@ use crate::cli::secrets::load_explicit_secrets;
 /// Where the secrets for a cookie tool come from.
 #[derive(Debug, Args)]
 pub struct KeyArgs {
-    /// Secret(s), comma-separated; the first signs, all verify. Also read from SESI_SECRET. Not
-    /// together with a secret file.
+    /// One secret, exactly as given (never split); repeat the flag for a rotation list, the first
+    /// signs and all verify. SESI_SECRET holds one. Not together with a secret file.
     #[arg(
         long = "secret",
         env = "SESI_SECRET",
         hide_env_values = true,
         value_name = "S",
+        action = clap::ArgAction::Append,
         conflicts_with = "secret_file"
     )]
-    pub secret: Option<String>,
+    pub secret: Vec<String>,
 
     /// File holding the secret(s), one per line.
     #[arg(long, env = "SESI_SECRET_FILE", value_name = "F")]
@@ -142,8 +143,15 @@ fn arg_or_stdin(arg: &str, what: &str) -> anyhow::Result<String> {
 }
 
 impl KeyArgs {
+    /// The secrets given, after saying on stderr what is wrong with how they are kept.
     fn secrets(&self) -> anyhow::Result<Option<Secrets>> {
-        load_explicit_secrets(self.secret.as_deref(), self.secret_file.as_deref())
+        let loaded = load_explicit_secrets(&self.secret, self.secret_file.as_deref())?;
+        Ok(loaded.map(|loaded| {
+            for warning in &loaded.warnings {
+                eprintln!("sesi: warning: {warning}");
+            }
+            loaded.secrets
+        }))
     }
 
     /// The cookie format with `secrets`, as `sesi serve` builds it from the same settings.

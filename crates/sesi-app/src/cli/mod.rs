@@ -76,26 +76,31 @@ pub struct ServeArgs {
     pub addr: String,
 
     /// File holding the secret(s), one per line; the first signs, the others only verify (key
-    /// rotation). Without this and without SESI_SECRET, a random 64-byte secret is generated on
-    /// first start, kept in `$XDG_DATA_HOME/sesi/secret` (else `~/.local/share/sesi/secret`),
-    /// readable only by you, and reused on the next start.
+    /// rotation). Warned about when group or others can read it. Without this and without
+    /// --secret, a key of the cookie format's shape (pyramid: 64 random bytes as hex) is
+    /// generated on first start, kept in `$XDG_DATA_HOME/sesi/secret` (else
+    /// `~/.local/share/sesi/secret`), readable only by you, and reused on the next start.
     #[arg(long, env = "SESI_SECRET_FILE", value_name = "PATH")]
     pub secret_file: Option<PathBuf>,
 
-    /// Secret(s), comma-separated: the first signs, the others only verify (key rotation). Prefer
-    /// the environment variable to the flag: command lines are visible to other users. Not
-    /// together with a secret file: which one wins would be a guess.
+    /// One secret, exactly as given: never split on commas or any other character. Repeat the
+    /// flag for a rotation (the first signs, the others only verify); SESI_SECRET holds one.
+    /// Prefer the environment variable or a file to the flag: command lines are visible to other
+    /// users. Not together with a secret file: which one wins would be a guess. For pyramid a
+    /// secret under 64 bytes is warned about, and under 32 refused off loopback.
     #[arg(
         long = "secret",
         env = "SESI_SECRET",
         hide_env_values = true,
-        value_name = "SECRETS",
+        value_name = "SECRET",
+        action = clap::ArgAction::Append,
         conflicts_with = "secret_file"
     )]
-    pub secret: Option<String>,
+    pub secret: Vec<String>,
 
-    /// Accept a secret shorter than 32 bytes on a non-loopback address (never do this in
-    /// production: a short secret is recovered from one cookie by a dictionary attack).
+    /// Accept a secret shorter than the format's minimum (pyramid: 32 bytes) on a non-loopback
+    /// address (never do this in production: a short secret is recovered from one cookie by a
+    /// dictionary attack).
     #[arg(long, env = "SESI_ALLOW_WEAK_SECRET")]
     pub allow_weak_secret: bool,
 
@@ -144,6 +149,12 @@ pub struct ServeArgs {
         value_name = "BYTES"
     )]
     pub max_session_bytes: usize,
+
+    /// With --store (not --spill): still read a visitor's whole-session cookie (from cookie mode)
+    /// and move the session into the store. Off, such a cookie is refused and the visitor starts
+    /// afresh, since a store could not revoke it. For a migration window of one --timeout.
+    #[arg(long, env = "SESI_ACCEPT_COOKIE_SESSIONS")]
+    pub accept_cookie_sessions: bool,
 
     /// With --store: milliseconds a store call may take before the request gets a 503.
     #[arg(

@@ -1,5 +1,7 @@
-//! Where the server's secrets come from: SESI_SECRET, a secret file, or a generated file that is
-//! reused on the next start.
+//! Where the server's secrets come from, by one rule for every cookie format: each `--secret`
+//! (or `SESI_SECRET`) is exactly one secret, never split on any character; a rotation list is a
+//! repeated `--secret` (the first signs) or a secret file, one secret per line; with neither, a
+//! key of the format's shape is generated into a file of its own and reused on the next start.
 
 use std::fs;
 use std::io::Write as _;
@@ -8,10 +10,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use sesi::{Secret, Secrets};
 
+use crate::CookieFormatName;
+
 /// Where the secrets were found, for the startup log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretSource {
-    /// The SESI_SECRET environment variable (or `--secret`).
+    /// `--secret` flags or the SESI_SECRET environment variable.
     Env,
     /// A file given with `--secret-file`.
     File(PathBuf),
@@ -21,27 +25,42 @@ pub enum SecretSource {
     Generated(PathBuf),
 }
 
-/// `$XDG_DATA_HOME/sesi/secret`, else `$HOME/.local/share/sesi/secret`, else `./.sesi-secret`.
+/// The secrets and what to tell the operator about them.
+#[derive(Debug)]
+pub struct LoadedSecrets {
+    /// Current first, then fallbacks.
+    pub secrets: Secrets,
+    /// Where they came from.
+    pub source: SecretSource,
+    /// Things that work but should not be so (a secret file others can read), as sentences.
+    pub warnings: Vec<String>,
+}
+
+/// The default secret file of `format`: `$XDG_DATA_HOME/sesi/secret` (else
+/// `$HOME/.local/share/sesi/secret`, else `./.sesi-secret`) for `pyramid`; another format's key
+/// would go to `secret-<format>` beside it, since a key of one format's shape does not fit another.
 #[must_use]
-pub fn default_secret_path() -> PathBuf {
+pub fn default_secret_path(format: CookieFormatName) -> PathBuf {
+    let name = match format {
+        CookieFormatName::Pyramid => "secret".to_owned(),
+    };
     let non_empty = |var| std::env::var_os(var).filter(|v| !v.is_empty());
     if let Some(data) = non_empty("XDG_DATA_HOME") {
-        return PathBuf::from(data).join("sesi").join("secret");
+        return PathBuf::from(data).join("sesi").join(name);
     }
     if let Some(home) = non_empty("HOME") {
         return PathBuf::from(home)
             .join(".local")
             .join("share")
             .join("sesi")
-            .join("secret");
+            .join(name);
     }
-    PathBuf::from(".sesi-secret")
+    PathBuf::from(format!(".sesi-{name}"))
 }
 
-fn parse_list<'a>(items: impl Iterator<Item = &'a str>, origin: &str) -> anyhow::Result<Secrets> {
+/// Secrets from a list whose first element is the current one.
+fn from_list<'a>(items: impl Iterator<Item = &'a str>, origin: &str) -> anyhow::Result<Secrets> {
     let secrets = items
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
         .map(Secret::new_insecure)
         .collect::<Result<Vec<_>, _>>()
         .with_context(|| format!("bad secret in {origin}"))?;
@@ -51,58 +70,97 @@ fn parse_list<'a>(items: impl Iterator<Item = &'a str>, origin: &str) -> anyhow:
     Secrets::from_list(secrets).with_context(|| format!("bad secrets in {origin}"))
 }
 
-/// Reads secrets from a file: one per line, the first signs.
+/// Reads secrets from a file: one per line (line endings and surrounding blanks removed, empty
+/// lines skipped), the first signs. Warns when the file is readable by group or others.
 ///
 /// # Errors
 /// When the file cannot be read or holds no secret.
-pub fn read_secret_file(path: &Path) -> anyhow::Result<Secrets> {
+pub fn read_secret_file(path: &Path) -> anyhow::Result<(Secrets, Vec<String>)> {
     let text = fs::read_to_string(path)
         .with_context(|| format!("cannot read secret file {}", path.display()))?;
-    parse_list(text.lines(), &format!("secret file {}", path.display()))
+    let lines = text.lines().map(str::trim).filter(|line| !line.is_empty());
+    let secrets = from_list(lines, &format!("secret file {}", path.display()))?;
+    Ok((secrets, permission_warnings(path)))
 }
 
-/// Secrets given explicitly (comma-separated value, else a file), or `None` when neither is given.
+/// A warning for a secret file that others than its owner may read.
+fn permission_warnings(path: &Path) -> Vec<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if let Ok(meta) = fs::metadata(path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return vec![format!(
+                    "secret file {} is readable by group or others (mode {mode:03o}): anyone who \
+                     reads it can forge sessions; `chmod 600 {}`",
+                    path.display(),
+                    path.display()
+                )];
+            }
+        }
+    }
+    let _ = path;
+    Vec::new()
+}
+
+/// Secrets given explicitly (one per `--secret`, else a file), or `None` when neither is given.
 ///
 /// # Errors
-/// When a source is unreadable or empty.
+/// When a source is unreadable or empty, or a secret is empty.
 pub fn load_explicit_secrets(
-    env_value: Option<&str>,
+    values: &[String],
     file: Option<&Path>,
-) -> anyhow::Result<Option<Secrets>> {
-    if let Some(value) = env_value {
-        return parse_list(value.split(','), "the secret list").map(Some);
+) -> anyhow::Result<Option<LoadedSecrets>> {
+    if !values.is_empty() {
+        let secrets = from_list(values.iter().map(String::as_str), "--secret / SESI_SECRET")?;
+        return Ok(Some(LoadedSecrets {
+            secrets,
+            source: SecretSource::Env,
+            warnings: Vec::new(),
+        }));
     }
-    file.map(read_secret_file).transpose()
+    let Some(path) = file else {
+        return Ok(None);
+    };
+    let (secrets, warnings) = read_secret_file(path)?;
+    Ok(Some(LoadedSecrets {
+        secrets,
+        source: SecretSource::File(path.to_owned()),
+        warnings,
+    }))
 }
 
-/// The server's secrets: `env_value` (comma-separated) if given, else `file`, else the default
-/// file, generated with a fresh 64-byte secret (mode 0600) when it does not exist yet.
+/// The server's secrets: the `--secret` values if given, else `file`, else the format's default
+/// file, generated with a fresh key of the format's shape (mode 0600) when it does not exist yet.
 ///
 /// # Errors
 /// When a source is unreadable or empty, or the default file cannot be written.
 pub fn load_secrets(
-    env_value: Option<&str>,
+    values: &[String],
     file: Option<&Path>,
-) -> anyhow::Result<(Secrets, SecretSource)> {
-    if let Some(value) = env_value {
-        return Ok((
-            parse_list(value.split(','), "SESI_SECRET")?,
-            SecretSource::Env,
-        ));
+    format: CookieFormatName,
+) -> anyhow::Result<LoadedSecrets> {
+    if let Some(loaded) = load_explicit_secrets(values, file)? {
+        return Ok(loaded);
     }
-    if let Some(path) = file {
-        return Ok((read_secret_file(path)?, SecretSource::File(path.to_owned())));
-    }
-    let path = default_secret_path();
+    let path = default_secret_path(format);
     if path.exists() {
-        return Ok((read_secret_file(&path)?, SecretSource::DefaultFile(path)));
+        let (secrets, warnings) = read_secret_file(&path)?;
+        return Ok(LoadedSecrets {
+            secrets,
+            source: SecretSource::DefaultFile(path),
+            warnings,
+        });
     }
-    let secret = Secret::generate()?;
-    write_private(
-        &path,
-        secret.expose_text().expect("generated secrets are text"),
-    )?;
-    Ok((Secrets::new(secret), SecretSource::Generated(path)))
+    let key = format.generate_key()?;
+    write_private(&path, &key)?;
+    let secrets = Secrets::new(Secret::new_insecure(key).context("a generated key")?);
+    Ok(LoadedSecrets {
+        secrets,
+        source: SecretSource::Generated(path),
+        warnings: Vec::new(),
+    })
 }
 
 /// Creates `path` readable and writable by the owner only, failing if it already exists.
@@ -125,4 +183,47 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create secret file {}", path.display()))?;
     writeln!(file, "{text}").with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_is_never_split_and_a_list_comes_from_repeats() {
+        let one = vec!["a,secret,with,commas and spaces ".to_owned()];
+        let loaded = load_explicit_secrets(&one, None)
+            .expect("valid")
+            .expect("given");
+        assert_eq!(loaded.secrets.len(), 1);
+        assert_eq!(
+            loaded.secrets.current().expose_text(),
+            Some("a,secret,with,commas and spaces ")
+        );
+        let two = vec!["new".to_owned(), "old".to_owned()];
+        let loaded = load_explicit_secrets(&two, None)
+            .expect("valid")
+            .expect("given");
+        assert_eq!(loaded.secrets.len(), 2);
+        assert_eq!(loaded.secrets.current().expose_text(), Some("new"));
+        assert!(load_explicit_secrets(&[String::new()], None).is_err());
+        assert!(load_explicit_secrets(&[], None).expect("fine").is_none());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_secret_file_others_can_read_is_accepted_with_a_warning() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("secrets");
+        fs::write(&path, "first, with a comma\r\n\nsecond\n").expect("write");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod");
+        let (secrets, warnings) = read_secret_file(&path).expect("readable");
+        assert_eq!(secrets.len(), 2);
+        assert_eq!(secrets.current().expose_text(), Some("first, with a comma"));
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("mode 644") && warnings[0].contains("chmod 600"));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).expect("chmod");
+        assert!(read_secret_file(&path).expect("readable").1.is_empty());
+    }
 }

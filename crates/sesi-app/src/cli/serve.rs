@@ -9,10 +9,7 @@ use sesi::{MAX_COOKIE_SIZE, Secrets};
 use tokio::net::TcpListener;
 
 use super::{SecretSource, ServeArgs, SessionArgs, load_secrets};
-use crate::{Settings, StoreChoice};
-
-/// Secrets shorter than this are weak (they fall to a dictionary attack on one cookie).
-const MIN_STRONG_SECRET: usize = sesi::core::MIN_SECRET_LEN;
+use crate::{CookieFormatName, Settings, StoreChoice};
 
 impl SessionArgs {
     /// The app settings these arguments describe, with `secrets`.
@@ -37,25 +34,37 @@ impl SessionArgs {
             store_capacity: crate::MEMORY_STORE_CAPACITY,
             probation: Some(crate::DEFAULT_PROBATION),
             max_session_bytes: sesi::core::session::DEFAULT_MAX_STORED_SIZE,
+            accept_cookie_sessions: false,
         }
     }
 }
 
-/// Refuses weak secrets off loopback unless allowed; warns loudly otherwise.
+/// Refuses a secret shorter than the format's minimum off loopback unless allowed, and warns
+/// loudly about it on loopback; warns about one shorter than the format's recommended length.
 fn check_secret_strength(
     secrets: &Secrets,
     addr: &SocketAddr,
     allow_weak: bool,
+    format: CookieFormatName,
 ) -> anyhow::Result<()> {
     let Some(shortest) = secrets.iter().map(sesi::Secret::len).min() else {
         return Ok(());
     };
-    if shortest >= MIN_STRONG_SECRET {
+    let (minimum, recommended) = format.secret_lengths();
+    if shortest >= recommended {
+        return Ok(());
+    }
+    if shortest >= minimum {
+        tracing::warn!(
+            "a secret is {shortest} bytes; the {format} format recommends at least {recommended} \
+             (HMAC-SHA512 hashes its key in 128-byte blocks, and Pyramid's docs ask for 64 bytes). \
+             `sesi keygen` makes one"
+        );
         return Ok(());
     }
     if !addr.ip().is_loopback() && !allow_weak {
         bail!(
-            "a secret is only {shortest} bytes (at least {MIN_STRONG_SECRET} are required) and {addr} is \
+            "a secret is only {shortest} bytes (at least {minimum} are required) and {addr} is \
              reachable from other machines: anyone holding one cookie can recover such a secret \
              with a dictionary attack and forge sessions. Use `sesi keygen` for a strong secret, or \
              pass --allow-weak-secret if you really mean it"
@@ -102,9 +111,13 @@ fn init_logging() {
 pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging();
     let addr = resolve_addr(&args.addr)?;
-    let (secrets, source) = load_secrets(args.secret.as_deref(), args.secret_file.as_deref())?;
-    match &source {
-        SecretSource::Env => tracing::info!(count = secrets.len(), "secrets from SESI_SECRET"),
+    let format = args.session.format.cookie_format;
+    let loaded = load_secrets(&args.secret, args.secret_file.as_deref(), format)?;
+    let secrets = loaded.secrets;
+    match &loaded.source {
+        SecretSource::Env => {
+            tracing::info!(count = secrets.len(), "secrets from --secret / SESI_SECRET");
+        }
         SecretSource::File(path) | SecretSource::DefaultFile(path) => {
             tracing::info!(count = secrets.len(), path = %path.display(), "secrets from file");
         }
@@ -113,7 +126,10 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             "no secret configured: generated a random 64-byte secret, readable only by you; it is reused on the next start"
         ),
     }
-    check_secret_strength(&secrets, &addr, args.allow_weak_secret)?;
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    check_secret_strength(&secrets, &addr, args.allow_weak_secret, format)?;
     let settings = Settings {
         store: args.store.clone(),
         spill: args.spill,
@@ -122,6 +138,7 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         store_capacity: args.store_capacity,
         probation: args.probation.0,
         max_session_bytes: args.max_session_bytes,
+        accept_cookie_sessions: args.accept_cookie_sessions,
         ..args.session.settings(secrets)
     };
     if settings.store == StoreChoice::Cookie && (settings.spill || settings.lock) {
@@ -232,11 +249,17 @@ mod tests {
         let weak = secrets("rahasia_dapur_123");
         let loopback: SocketAddr = "127.0.0.1:6543".parse().expect("addr");
         let public: SocketAddr = "0.0.0.0:6543".parse().expect("addr");
-        assert!(check_secret_strength(&weak, &loopback, false).is_ok());
-        let err = check_secret_strength(&weak, &public, false).expect_err("refused");
+        let pyramid = CookieFormatName::Pyramid;
+        assert!(check_secret_strength(&weak, &loopback, false, pyramid).is_ok());
+        let err = check_secret_strength(&weak, &public, false, pyramid).expect_err("refused");
         assert!(err.to_string().contains("--allow-weak-secret"), "{err}");
-        assert!(check_secret_strength(&weak, &public, true).is_ok());
+        assert!(check_secret_strength(&weak, &public, true, pyramid).is_ok());
+        let fair = secrets(&"k".repeat(40));
+        assert!(
+            check_secret_strength(&fair, &public, false, pyramid).is_ok(),
+            "warned only"
+        );
         let strong = secrets(&"k".repeat(64));
-        assert!(check_secret_strength(&strong, &public, false).is_ok());
+        assert!(check_secret_strength(&strong, &public, false, pyramid).is_ok());
     }
 }

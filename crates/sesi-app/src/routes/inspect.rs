@@ -2,6 +2,8 @@
 //! decoded and verified with the server's secrets.
 
 use askama::Template;
+use axum::Form;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Query, State};
 use axum::http::header::COOKIE;
 use axum::http::{HeaderMap, Uri};
@@ -170,11 +172,12 @@ pub(crate) fn utc_date(secs: f64) -> String {
     )
 }
 
+/// The `Cookie` header fields received, each value shortened.
 fn cookie_header(headers: &HeaderMap) -> Option<String> {
     let fields: Vec<String> = headers
         .get_all(COOKIE)
         .iter()
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .map(|v| shorten_pairs(&String::from_utf8_lossy(v.as_bytes()), false))
         .collect();
     (!fields.is_empty()).then(|| fields.join("\n"))
 }
@@ -207,6 +210,7 @@ pub(crate) async fn page(
     }
     report.size = session.cookie_size();
     let (action, set_cookie) = state.layer.preview(&session);
+    let set_cookie = set_cookie.map(|header| shorten_pairs(&header, true));
     render(&InspectPage {
         t: chrome.t,
         flashes: chrome.flashes,
@@ -231,27 +235,32 @@ fn storage(state: &AppState, session: &Session) -> String {
     }
 }
 
+/// The decode form's field.
+#[derive(Deserialize)]
+pub(crate) struct DecodeForm {
+    cookie: String,
+}
+
+/// The decode page's optional query, only to say why a cookie in it is not read.
 #[derive(Deserialize)]
 pub(crate) struct DecodeQuery {
     cookie: Option<String>,
 }
 
-pub(crate) async fn decode(
+/// `GET /session/decode`: the form. A cookie in the query string is not decoded: a URL ends up
+/// in the browser's history and in proxies' logs, so the form posts.
+pub(crate) async fn decode_form(
     State(state): State<AppState>,
     session: Session,
     uri: Uri,
     headers: HeaderMap,
     query: Result<Query<DecodeQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Html<String>, AppError> {
-    let Query(query) = query.map_err(|e| AppError::bad_request(e.body_text()))?;
-    let chrome = Chrome::new(&session, &uri, &headers, false);
-    let pasted = query.cookie.map(|c| {
-        // Accept `name=value` as copied from developer tools, and stray whitespace.
-        let c = c.trim();
-        let name = &state.layer.cookie_settings().name;
-        c.strip_prefix(&format!("{name}=")).unwrap_or(c).to_owned()
-    });
-    let report = report(state.layer.engine(), pasted.clone(), pasted.as_deref());
+    let mut chrome = Chrome::new(&session, &uri, &headers, false);
+    if query.is_ok_and(|Query(q)| q.cookie.is_some()) {
+        chrome.errors.push(chrome.t.decode_not_in_url.to_owned());
+    }
+    let report = report(state.layer.engine(), None, None);
     render(&DecodePage {
         t: chrome.t,
         flashes: chrome.flashes,
@@ -260,9 +269,85 @@ pub(crate) async fn decode(
     })
 }
 
+/// `POST /session/decode`: the pasted cookie verified with this server's secrets and shown.
+/// Read-only: nothing in the visitor's session changes, so no CSRF token is asked for.
+pub(crate) async fn decode(
+    State(state): State<AppState>,
+    session: Session,
+    uri: Uri,
+    headers: HeaderMap,
+    form: Result<Form<DecodeForm>, FormRejection>,
+) -> Result<Html<String>, AppError> {
+    let Form(form) =
+        form.map_err(|e| AppError::bad_request(format!("bad form: {}", e.body_text())))?;
+    let chrome = Chrome::new(&session, &uri, &headers, false);
+    // Accept `name=value` as copied from developer tools, and stray whitespace.
+    let pasted = form.cookie.trim();
+    let name = &state.layer.cookie_settings().name;
+    let pasted = pasted.strip_prefix(&format!("{name}=")).unwrap_or(pasted);
+    let report = report(state.layer.engine(), Some(shorten(pasted)), Some(pasted));
+    render(&DecodePage {
+        t: chrome.t,
+        flashes: chrome.flashes,
+        errors: chrome.errors,
+        report,
+    })
+}
+
+/// Enough of a cookie value to recognise it, not enough to use it.
+const SHOWN: usize = 12;
+
+/// `value` shortened to its first characters and its length: the pages show what a cookie
+/// looks like but never a whole one (in store mode the value is the session id, a bearer token;
+/// in cookie mode a whole signature would let a copy of the page replay the session).
+pub(crate) fn shorten(value: &str) -> String {
+    let len = value.chars().count();
+    if len <= SHOWN {
+        return value.to_owned();
+    }
+    let prefix: String = value.chars().take(SHOWN).collect();
+    format!("{prefix}… ({len} characters)")
+}
+
+/// A `Cookie` or `Set-Cookie` header with the value of every `name=value` pair shortened; the
+/// attributes of a `Set-Cookie` (after its first `;`) are kept as they are.
+fn shorten_pairs(header: &str, set_cookie: bool) -> String {
+    let shorten_pair = |pair: &str| match pair.split_once('=') {
+        Some((name, value)) => format!("{name}={}", shorten(value.trim())),
+        None => pair.to_owned(),
+    };
+    if set_cookie {
+        return match header.split_once(';') {
+            Some((pair, attributes)) => format!("{};{attributes}", shorten_pair(pair)),
+            None => shorten_pair(header),
+        };
+    }
+    header
+        .split(';')
+        .map(shorten_pair)
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::utc_date;
+    use super::{shorten, shorten_pairs, utc_date};
+
+    #[test]
+    fn cookie_values_are_shown_as_a_prefix_and_a_length() {
+        assert_eq!(shorten("short"), "short");
+        let value = "gntrvUqhILfGdygL_J-uCZLHVnxZ1HVjFZd8";
+        assert_eq!(shorten(value), "gntrvUqhILfG… (36 characters)");
+        assert_eq!(
+            shorten_pairs(&format!("a=1; session={value}"), false),
+            "a=1; session=gntrvUqhILfG… (36 characters)"
+        );
+        assert_eq!(
+            shorten_pairs(&format!("session={value}; Path=/; HttpOnly"), true),
+            "session=gntrvUqhILfG… (36 characters); Path=/; HttpOnly"
+        );
+        assert_eq!(shorten_pairs("no pairs here", false), "no pairs here");
+    }
 
     #[test]
     fn dates_are_utc_calendar_dates() {

@@ -43,7 +43,10 @@ pub fn router(layer: SessionLayer) -> Router {
         .route("/cart/remove", post(cart::remove))
         .route("/cart/empty", post(cart::empty))
         .route("/session", get(inspect::page))
-        .route("/session/decode", get(inspect::decode))
+        .route(
+            "/session/decode",
+            get(inspect::decode_form).post(inspect::decode),
+        )
         .route("/api/session", get(api::session))
         .route("/api/counter", post(api::counter))
         .route("/api/products", get(api::products))

@@ -173,12 +173,14 @@ fn decode_shows_dates_in_utc() {
 #[test]
 fn decode_names_the_fallback_secret_that_verified() {
     let c = vector("counter");
-    let new_then_old = format!("a-brand-new-secret,{SECRET}");
+    // A rotation list is a repeated --secret, the first signing.
     let stdout = ok(&sesi(&[
         "cookie",
         "decode",
         "--secret",
-        &new_then_old,
+        "a-brand-new-secret",
+        "--secret",
+        SECRET,
         &c.cookie,
     ]));
     assert!(
@@ -203,12 +205,23 @@ fn decode_names_the_fallback_secret_that_verified() {
         stdout.starts_with("verified  by fallback secret #2"),
         "{stdout}"
     );
+    // SESI_SECRET holds exactly one secret: a comma in it is part of it, never a separator.
     let o = sesi_env(
         &["cookie", "decode", &c.cookie],
         None,
-        &[("SESI_SECRET", &new_then_old)],
+        &[("SESI_SECRET", &format!("a-brand-new-secret,{SECRET}"))],
     );
-    assert!(ok(&o).starts_with("verified  by fallback secret #1"));
+    fails(&o, 1, &["cookie does not verify", "bad signature"]);
+    let with_comma = "a secret, with a comma, is one secret";
+    let cookie = ok(&sesi_env(
+        &["cookie", "encode", "{}"],
+        None,
+        &[("SESI_SECRET", with_comma)],
+    ));
+    let o = sesi(&["cookie", "decode", "--secret", with_comma, cookie.trim()]);
+    assert!(ok(&o).starts_with("verified  by the current secret"));
+    let o = sesi(&["cookie", "decode", "--secret", "a secret", cookie.trim()]);
+    fails(&o, 1, &["bad signature"]);
 }
 
 #[test]

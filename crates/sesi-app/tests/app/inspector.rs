@@ -1,8 +1,8 @@
-//! The session inspector (`GET /session`) and the pasted-cookie decoder (`GET /session/decode`).
+//! The session inspector (`GET /session`) and the pasted-cookie decoder (`POST /session/decode`).
+//! Neither page ever shows a whole cookie value: a prefix and the length.
 
 use crate::support::cookie::{decode, tamper};
 use crate::support::html::{all_flashes, data_status, notices, text_of};
-use crate::support::http::percent_encode;
 use crate::support::server::TestServer;
 
 #[tokio::test]
@@ -15,10 +15,14 @@ async fn inspector_shows_a_valid_cookie_and_its_decoded_state() {
     let page = visitor.get("/session").await;
     page.expect_status(200);
     assert_eq!(data_status(&page.body), "valid");
-    // (1) the Cookie header received
+    // (1) the Cookie header received, its value shortened: never the whole cookie on a page
     assert_eq!(
         text_of(&page.body, "cookie-header"),
-        Some(format!("session={cookie}"))
+        Some(format!("session={}", shortened(&cookie)))
+    );
+    assert!(
+        !page.body.contains(&cookie),
+        "the whole cookie is not on the page"
     );
     // (3) the decoded payload, the state as pretty JSON, dates readable
     let state = text_of(&page.body, "state").expect("the state is shown");
@@ -42,10 +46,16 @@ async fn inspector_shows_a_valid_cookie_and_its_decoded_state() {
     // (5) the Set-Cookie section agrees with the response's real Set-Cookie.
     match page.session_set_cookie() {
         Some(header) => {
+            let (pair, attributes) = header.split_once(';').expect("attributes follow");
+            let value = pair.strip_prefix("session=").expect("the session cookie");
             assert_eq!(
                 text_of(&page.body, "set-cookie"),
-                Some(format!("Set-Cookie: {header}"))
+                Some(format!(
+                    "Set-Cookie: session={};{attributes}",
+                    shortened(value)
+                ))
             );
+            assert!(!page.body.contains(value), "nor the whole new cookie");
             assert_eq!(size, header.len(), "the size is the Set-Cookie's size");
         }
         None => assert!(
@@ -70,9 +80,14 @@ async fn inspector_shows_its_own_set_cookie_when_the_cookie_is_reissued() {
     let header = page
         .session_set_cookie()
         .expect("a read after a second re-issues the cookie");
+    let (pair, attributes) = header.split_once(';').expect("attributes follow");
+    let value = pair.strip_prefix("session=").expect("the session cookie");
     assert_eq!(
         text_of(&page.body, "set-cookie"),
-        Some(format!("Set-Cookie: {header}"))
+        Some(format!(
+            "Set-Cookie: session={};{attributes}",
+            shortened(value)
+        ))
     );
     assert!(header.contains("HttpOnly"));
     assert!(header.contains("Path=/"));
@@ -105,7 +120,7 @@ async fn inspector_shows_bad_signature_for_a_tampered_cookie() {
     assert_eq!(data_status(&page.body), "bad-signature");
     assert_eq!(
         text_of(&page.body, "cookie-header"),
-        Some(format!("session={tampered}"))
+        Some(format!("session={}", shortened(&tampered)))
     );
 }
 
@@ -154,10 +169,7 @@ async fn decode_page_verifies_a_pasted_cookie() {
     let cookie = visitor.cookie().expect("a cookie");
     let reader = server.visitor(); // someone else, without that cookie
     let page = reader
-        .get(&format!(
-            "/session/decode?cookie={}",
-            percent_encode(&cookie)
-        ))
+        .post_form("/session/decode", &[("cookie", &cookie)])
         .await;
     page.expect_status(200);
     assert_eq!(data_status(&page.body), "valid");
@@ -166,10 +178,10 @@ async fn decode_page_verifies_a_pasted_cookie() {
     assert!(!page.body.contains("id=\"unverified\""));
     // Pasting `session=VALUE` as copied from developer tools works too.
     let page = reader
-        .get(&format!(
-            "/session/decode?cookie={}",
-            percent_encode(&format!(" session={cookie}\n"))
-        ))
+        .post_form(
+            "/session/decode",
+            &[("cookie", &format!(" session={cookie}\n"))],
+        )
         .await;
     assert_eq!(data_status(&page.body), "valid");
     // Decoding does not adopt the pasted session.
@@ -182,10 +194,7 @@ async fn decode_page_marks_garbage_malformed() {
     let visitor = server.visitor();
     for garbage in ["!!!not-a-cookie!!!", "abc", "e30"] {
         let page = visitor
-            .get(&format!(
-                "/session/decode?cookie={}",
-                percent_encode(garbage)
-            ))
+            .post_form("/session/decode", &[("cookie", garbage)])
             .await;
         page.expect_status(200);
         assert_eq!(data_status(&page.body), "malformed", "{garbage}");
@@ -205,10 +214,7 @@ async fn decode_page_shows_a_tampered_payload_as_unverified() {
     bytes[10] = if bytes[10] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(bytes).expect("ASCII");
     let page = visitor
-        .get(&format!(
-            "/session/decode?cookie={}",
-            percent_encode(&tampered)
-        ))
+        .post_form("/session/decode", &[("cookie", &tampered)])
         .await;
     page.expect_status(200);
     assert_eq!(data_status(&page.body), "bad-signature");
@@ -261,4 +267,38 @@ async fn inspector_names_the_cookie_format_and_the_keys_it_reserves() {
         !reserved.contains("cart"),
         "app data is not reserved: {reserved}"
     );
+}
+
+/// What the pages show of a cookie value: its first 12 characters and its length.
+fn shortened(value: &str) -> String {
+    format!("{}… ({} characters)", &value[..12], value.len())
+}
+
+#[tokio::test]
+async fn a_cookie_in_the_decode_pages_address_is_not_decoded() {
+    let server = TestServer::start().await;
+    let visitor = server.visitor();
+    visitor.visit().await;
+    let cookie = visitor.cookie().expect("a cookie");
+    let page = visitor
+        .get(&format!("/session/decode?cookie={cookie}"))
+        .await;
+    page.expect_status(200);
+    assert_eq!(data_status(&page.body), "absent", "nothing was decoded");
+    assert!(
+        crate::support::html::flash_errors(&page.body)
+            .iter()
+            .any(|e| e.contains("not decoded")),
+        "the page says why"
+    );
+    // The pasted cookie is decoded from the form, and echoed only shortened.
+    let page = visitor
+        .post_form("/session/decode", &[("cookie", &cookie)])
+        .await;
+    assert_eq!(data_status(&page.body), "valid");
+    assert_eq!(
+        text_of(&page.body, "cookie-header"),
+        Some(shortened(&cookie))
+    );
+    assert!(!page.body.contains(&cookie));
 }

@@ -19,5 +19,6 @@ mod honest_limits;
 mod inspector;
 mod interop;
 mod pages;
+mod secrets;
 mod serve;
 mod stores;

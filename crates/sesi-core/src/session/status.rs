@@ -45,6 +45,10 @@ pub enum CookieStatus {
     UnknownSession,
     /// The store could not be reached, so the session could not be loaded.
     StoreUnavailable,
+    /// A valid whole-session cookie reaching a layer that keeps sessions in a store: refused,
+    /// since a store could not revoke it (unless the layer accepts cookie sessions, during a
+    /// migration to the store).
+    WholeSessionRefused,
 }
 
 /// How a cookie that failed to decode is reported: a bad signature on its own, anything else as
@@ -60,7 +64,8 @@ impl From<DecodeError> for CookieStatus {
 
 impl CookieStatus {
     /// Short stable name for logs: `absent`, `valid`, `old-key`, `bad-signature`, `malformed`,
-    /// `expired`, `future-timestamp`, `lifetime-exceeded`, `unknown-session`, `store-unavailable`.
+    /// `expired`, `future-timestamp`, `lifetime-exceeded`, `unknown-session`, `store-unavailable`,
+    /// `whole-session-refused`.
     #[must_use]
     pub fn name(&self) -> &'static str {
         match self {
@@ -74,6 +79,7 @@ impl CookieStatus {
             CookieStatus::LifetimeExceeded { .. } => "lifetime-exceeded",
             CookieStatus::UnknownSession => "unknown-session",
             CookieStatus::StoreUnavailable => "store-unavailable",
+            CookieStatus::WholeSessionRefused => "whole-session-refused",
         }
     }
 
@@ -121,6 +127,10 @@ impl std::fmt::Display for CookieStatus {
                 f.write_str("the store holds no such session (expired or invalidated)")
             }
             CookieStatus::StoreUnavailable => f.write_str("the session store is unavailable"),
+            CookieStatus::WholeSessionRefused => f.write_str(
+                "a whole-session cookie, which a layer that keeps sessions in a store refuses (it \
+                 could not revoke it)",
+            ),
         }
     }
 }

@@ -270,3 +270,77 @@ async fn by_default_a_500_still_saves_the_session_as_pyramid_does() {
     let (_, after) = a_write_then_a_500(store_layer(store).build().expect("valid")).await;
     assert_eq!(after, "valid counter=3", "saved to the store");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Whole-session cookies reaching a store.
+
+/// A whole-session cookie holding `{"counter": 41}`, signed with the layer's secret now.
+fn whole_session_cookie() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    let now = i64::try_from(now).expect("in range");
+    let mut state = serde_json::Map::new();
+    state.insert("counter".into(), 41.into());
+    codec().encode(&sesi::core::Record::new(
+        sesi::core::Timestamp::Int(now),
+        sesi::core::Timestamp::Float(now as f64),
+        state,
+    ))
+}
+
+#[tokio::test]
+async fn store_mode_refuses_a_whole_session_cookie_a_store_could_not_revoke() {
+    let store = Arc::new(MemoryStore::new(100));
+    let base = serve(store_layer(store.clone()).build().expect("valid")).await;
+    let cookie = whole_session_cookie();
+    let reply = replay(&base, "/whoami", &cookie).await;
+    assert_eq!(reply.ok(), "whole-session-refused counter=0");
+    let reply = replay(&base, "/count", &cookie).await;
+    assert_eq!(reply.body, "1", "the visitor starts afresh");
+    let value = reply.set_cookies[0]["session=".len()..]
+        .split(';')
+        .next()
+        .expect("a value")
+        .to_owned();
+    assert!(
+        matches!(content(&value), CookieContent::Id(_)),
+        "in the store, under an id"
+    );
+}
+
+#[tokio::test]
+async fn during_a_migration_window_store_mode_reads_a_whole_session_cookie_and_moves_it() {
+    let store = Arc::new(MemoryStore::new(100));
+    let layer = store_layer(store.clone())
+        .with_accept_cookie_sessions(true)
+        .build()
+        .expect("valid");
+    let base = serve(layer).await;
+    let reply = replay(&base, "/count", &whole_session_cookie()).await;
+    assert_eq!(reply.body, "42", "the cookie's session goes on");
+    let value = reply.set_cookies[0]["session=".len()..]
+        .split(';')
+        .next()
+        .expect("a value")
+        .to_owned();
+    let id = id_of(&value);
+    let stored = store.load(id).await.expect("memory").expect("moved");
+    assert!(
+        String::from_utf8(stored)
+            .expect("JSON")
+            .contains(r#""counter": 42"#)
+    );
+
+    // Spill mode reads its own whole-session cookies without being told.
+    let spill = sesi::SessionLayer::builder(secrets())
+        .with_spill_store(Arc::new(MemoryStore::new(10)))
+        .build()
+        .expect("valid");
+    let base = serve(spill).await;
+    assert_eq!(
+        replay(&base, "/count", &whole_session_cookie()).await.body,
+        "42"
+    );
+}

@@ -247,6 +247,13 @@ fn status_and_reason_names_are_stable() {
             "lifetime-exceeded",
             true,
         ),
+        (CookieStatus::UnknownSession, "unknown-session", true),
+        (CookieStatus::StoreUnavailable, "store-unavailable", true),
+        (
+            CookieStatus::WholeSessionRefused,
+            "whole-session-refused",
+            true,
+        ),
     ];
     for (status, name, rejected) in statuses {
         assert_eq!(status.name(), name);
