@@ -10,11 +10,14 @@
 # 3. runs `cargo test --workspace` (plus any arguments given) with SESI_TEST_REQUIRE_ALL=1, so a
 #    test whose dependency is missing fails instead of skipping, and fails if any test printed a
 #    SKIPPED line anyway;
-# 4. runs the benchmark harness smoke run (every peer builds and counts correctly; no timing);
-# 5. stops what it started, whatever happened.
+# 4. runs every fuzz target for SESI_FUZZ_SECONDS (60) each (scripts/fuzz.sh: cargo-fuzz on the
+#    stable toolchain, no sanitizer, on copies of the committed seeds; fails on any crash);
+# 5. runs the benchmark harness smoke run (every peer builds and counts correctly; no timing);
+# 6. stops what it started, whatever happened.
 #
 # Environment: SESI_REDIS_PORT (16379), SESI_TEST_SKIP_INSTALL=1 to skip step 1 (everything is
-# installed already), SESI_TEST_SKIP_BENCH=1 to skip step 4 (a quicker local run).
+# installed already), SESI_TEST_SKIP_FUZZ=1 and SESI_TEST_SKIP_BENCH=1 to skip steps 4 and 5 (a
+# quicker local run).
 set -euo pipefail
 
 REPO="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -60,6 +63,11 @@ if grep -q '^SKIPPED ' "$output"; then
 fi
 passed=$(grep -E '^test result: ok' "$output" | awk '{sum += $4} END {print sum + 0}')
 log "all $passed tests passed, none skipped"
+
+if [ "${SESI_TEST_SKIP_FUZZ:-}" != 1 ]; then
+    log "== fuzzing (${SESI_FUZZ_SECONDS:-60}s per target)"
+    bash scripts/fuzz.sh
+fi
 
 if [ "${SESI_TEST_SKIP_BENCH:-}" != 1 ]; then
     log "== benchmark harness smoke run (every peer builds and counts correctly; not a measurement)"

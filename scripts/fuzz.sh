@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Every fuzz target for a fixed time, on the installed stable toolchain, without a sanitizer
+# (`cargo fuzz run -s none`), each on a temporary copy of its committed seed corpus so the tree
+# stays clean. Fails on any crash; prints the executions per target.
+#
+#   scripts/fuzz.sh            every target, SESI_FUZZ_SECONDS (default 60) each
+#
+# Targets (checklist rows 14-20 and 63):
+#   crates/sesi-core/fuzz  decode          a cookie value into the Pyramid format and the session
+#   fuzz                   cookie_header   the Cookie header through the session layer
+#   fuzz                   api_body        the tutorial app's JSON API bodies
+# A crash leaves its input in <fuzz dir>/artifacts/<target>/; copy it into the seed corpus as a
+# regression once fixed.
+set -euo pipefail
+
+REPO="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+SECONDS_EACH="${SESI_FUZZ_SECONDS:-60}"
+
+log() { printf '[fuzz.sh] %s\n' "$*"; }
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    log "installing cargo-fuzz (crates.io)"
+    cargo install cargo-fuzz --locked --quiet
+fi
+
+TARGETS=(
+    "crates/sesi-core decode"
+    ". cookie_header"
+    ". api_body"
+)
+
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+summary=()
+for entry in "${TARGETS[@]}"; do
+    read -r dir target <<<"$entry"
+    corpus="$scratch/$target"
+    mkdir -p "$corpus"
+    cp "$dir/fuzz/seeds/$target/"* "$corpus/"
+    log "== $target (${SECONDS_EACH}s, from $dir/fuzz)"
+    out="$scratch/$target.log"
+    if ! (cd "$dir" && cargo fuzz run -s none "$target" "$corpus" -- \
+        -max_total_time="$SECONDS_EACH" -print_final_stats=1) >"$out" 2>&1; then
+        tail -n 60 "$out" >&2
+        log "FAILED: $target crashed; its input is in $dir/fuzz/artifacts/$target/"
+        exit 1
+    fi
+    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$out" | grep -o '[0-9]*$' || echo '?')
+    summary+=("$target: $runs executions in ${SECONDS_EACH}s, no crash")
+done
+for line in "${summary[@]}"; do
+    log "$line"
+done
