@@ -58,6 +58,7 @@ impl StoreAccess {
         let start = Instant::now();
         let mut pause = Duration::from_millis(2);
         loop {
+            let asked = Instant::now();
             if self
                 .call(self.store.try_lock(id, token, lock.lease))
                 .await?
@@ -66,6 +67,8 @@ impl StoreAccess {
                     store: Arc::clone(&self.store),
                     id,
                     token,
+                    lease_ends: asked + lock.lease,
+                    timeout: self.timeout,
                     released: false,
                 });
             }
@@ -85,8 +88,8 @@ impl StoreAccess {
             // in the background (unlocking twice is harmless, it is compare-and-delete).
             held.released = true;
             if let Err(err) = result {
-                // The lease ends it anyway.
-                tracing::warn!(%err, session = %held.id, "could not release a session lock");
+                tracing::warn!(%err, session = %held.id, "could not release a session lock; retrying in the background");
+                held.release_in_background();
             }
         }
     }
@@ -99,21 +102,46 @@ pub(crate) struct HeldLock {
     store: Arc<dyn SessionStore>,
     id: SessionId,
     token: LockToken,
+    /// When the store lets the lock go by itself (measured from before it was asked for it).
+    lease_ends: Instant,
+    timeout: Duration,
     released: bool,
+}
+
+impl HeldLock {
+    /// Keeps trying to release the lock until it succeeds or the lease would have ended it
+    /// anyway, so a store that was down (a Redis restart) gives the visitor their session back
+    /// as soon as it is up again, not a lease later. Unlocking is compare-and-delete, so a try
+    /// after the lease never releases another request's lock.
+    fn release_in_background(&self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (store, id, token) = (Arc::clone(&self.store), self.id, self.token);
+        let (lease_ends, timeout) = (self.lease_ends, self.timeout);
+        runtime.spawn(async move {
+            let mut pause = Duration::from_millis(50);
+            loop {
+                match tokio::time::timeout(timeout, store.unlock(id, token)).await {
+                    Ok(Ok(())) => return,
+                    Ok(Err(_)) | Err(_) if Instant::now() + pause < lease_ends => {
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(Duration::from_secs(1));
+                    }
+                    Ok(Err(_)) | Err(_) => {
+                        tracing::warn!(session = %id, "gave up releasing a session lock; its lease ends it");
+                        return;
+                    }
+                }
+            }
+        });
+    }
 }
 
 impl Drop for HeldLock {
     fn drop(&mut self) {
-        if self.released {
-            return;
-        }
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let (store, id, token) = (Arc::clone(&self.store), self.id, self.token);
-            runtime.spawn(async move {
-                if let Err(err) = store.unlock(id, token).await {
-                    tracing::warn!(%err, session = %id, "could not release an abandoned session lock");
-                }
-            });
+        if !self.released {
+            self.release_in_background();
         }
     }
 }

@@ -18,6 +18,7 @@ mod csrf;
 mod honest_limits;
 mod inspector;
 mod interop;
+mod logging;
 mod pages;
 mod secrets;
 mod serve;

@@ -3,8 +3,7 @@
 //! reads, an update and `plan`), both as a
 //! raw cookie value and as a correctly signed payload. Checklist rows 16 and 63.
 //!
-//! `cargo +nightly fuzz run decode fuzz/corpus/decode fuzz/seeds/decode -- -max_total_time=60`
-//! (from `crates/sesi-core`).
+//! `cargo fuzz run -s none decode` from `crates/sesi-core` (`scripts/fuzz.sh` runs every target).
 
 #![no_main]
 

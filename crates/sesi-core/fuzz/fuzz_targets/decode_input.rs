@@ -1,5 +1,5 @@
 //! The body of the `decode` fuzz target. It is shared, through `#[path]`, by the libFuzzer target
-//! (`decode.rs`, nightly) and by `crates/sesi-core/tests/fuzz_replay.rs`, which replays the seed
+//! (`decode.rs`) and by `crates/sesi-core/tests/fuzz_replay.rs`, which replays the seed
 //! corpus and a bounded random loop under plain `cargo test` on stable.
 //!
 //! Each input is used twice: as the cookie value a browser sent (reaching base64, the length cap and

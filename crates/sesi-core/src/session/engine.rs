@@ -94,6 +94,12 @@ impl SessionEngine {
         self
     }
 
+    /// How long a stored session whose visitor has not come back yet is kept, if limited.
+    #[must_use]
+    pub fn probation(&self) -> Option<Duration> {
+        self.probation
+    }
+
     /// Caps a session kept in a store at `bytes` of JSON (default [`DEFAULT_MAX_STORED_SIZE`]).
     #[must_use]
     pub fn with_max_stored_size(mut self, bytes: usize) -> Self {

@@ -47,6 +47,19 @@ pub(crate) struct Data {
     pub(crate) status: CookieStatus,
 }
 
+impl Data {
+    /// A stored session whose visitor is back for the first time: it was saved once only (when
+    /// created, so on probation), and must be saved again now for the full time-to-live even if
+    /// the handler only reads. Without `created` every return counts as the first.
+    fn ends_probation(&self) -> bool {
+        self.status.is_valid()
+            && self
+                .record
+                .created
+                .is_none_or(|created| created.as_secs_f64() >= self.renewed)
+    }
+}
+
 impl From<Loaded> for Data {
     fn from(loaded: Loaded) -> Self {
         Data {
@@ -110,10 +123,12 @@ impl Inner {
     pub(crate) fn access(&mut self) -> &mut Map<String, Value> {
         let now = self.now().floor();
         let reissue_time = self.engine.config().reissue_time;
+        let probation = self.engine.probation().is_some() && self.id.is_some();
         self.touched = true;
         let data = self.data();
+        let reissue = reissue_time.is_some_and(|rt| now - data.renewed > rt.as_secs_f64())
+            || probation && data.ends_probation();
         data.record.accessed = Timestamp::Int(now as i64);
-        let reissue = reissue_time.is_some_and(|rt| now - data.renewed > rt.as_secs_f64());
         self.reissue |= reissue;
         &mut self.data.as_mut().expect("loaded by access").record.state
     }

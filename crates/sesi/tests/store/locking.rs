@@ -211,3 +211,43 @@ async fn a_lock_left_by_a_crashed_server_ends_with_its_lease() {
         "it waited for the lease: {elapsed:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_the_store_could_not_release_is_released_once_the_store_is_back() {
+    // A store outage while a request holds the lock: its save and its unlock fail. The lock is
+    // given back as soon as the store answers again, not a 30 s lease later.
+    let store = FaultyStore::new();
+    let base = serve(
+        store_layer(store.clone())
+            .with_store_timeout(STORE_TIMEOUT)
+            .with_lock(Some(LockConfig::default()))
+            .build()
+            .expect("valid"),
+    )
+    .await;
+    let browser = Browser::new();
+    assert_eq!(browser.get(format!("{base}/count")).await.ok(), "1");
+
+    let slow = {
+        let (client, url) = (browser.client.clone(), format!("{base}/slower-count"));
+        tokio::spawn(async move { Reply::of(client.get(url).send().await.expect("request")).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    store.set(ERRORS);
+    let reply = slow.await.expect("the request task");
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        reply.body
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    store.set(UP);
+
+    let (reply, elapsed) = timed(&browser, format!("{base}/count")).await;
+    assert_eq!(reply.ok(), "2", "the failed request changed nothing");
+    assert!(
+        elapsed < Duration::from_secs(3),
+        "the lock was released in the background: {elapsed:?}"
+    );
+}

@@ -7,6 +7,7 @@
 
 mod failing;
 mod faulty;
+mod fixation;
 mod handler_view;
 mod locking;
 mod modes;

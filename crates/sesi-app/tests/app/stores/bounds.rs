@@ -161,6 +161,23 @@ async fn in_redis_a_new_session_lives_for_the_probation_and_a_returning_one_for_
         "back with the cookie: the full 1200 s timeout, PTTL {back}"
     );
 
+    // The first return ends the probation even when it only reads (with `--reissue-time none`
+    // nothing else would save it).
+    let no_reissue = serve(
+        &redis.url(),
+        &["--probation", "5", "--reissue-time", "none"],
+    );
+    let reader = no_reissue.visitor();
+    assert_eq!(reader.visit().await, 1);
+    assert!(pttl(reader.cookie().expect("a cookie")) <= 5_000);
+    let state = reader.state().await;
+    assert_eq!(state["counter"], 1, "read, not written: {state}");
+    let read_back = pttl(reader.cookie().expect("a cookie"));
+    assert!(
+        read_back > 5_000,
+        "a read ends the probation: PTTL {read_back}"
+    );
+
     // A visitor who does not come back within the probation starts afresh.
     let late = sesi.visitor();
     assert_eq!(late.visit().await, 1);

@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use super::serve;
-use crate::support::cookie::id_of;
+use crate::support::cookie::{SECRET, id_of};
 use crate::support::html::counter;
 use crate::support::http::Reply;
 use crate::support::load;
@@ -119,6 +119,16 @@ async fn redis_outage_answers_503_within_the_bound_and_the_service_recovers_by_i
         Some(&cookie),
         "the browser kept its cookie"
     );
+    // Row 66: the failure is logged, and neither the cookie nor the secret is.
+    for sesi in &servers {
+        let log = sesi.log();
+        assert!(log.contains("session store failed"), "{log}");
+        for window in cookie.as_bytes().windows(12) {
+            let window = std::str::from_utf8(window).expect("ASCII");
+            assert!(!log.contains(window), "the cookie in the log:\n{log}");
+        }
+        assert!(!log.contains(SECRET), "the secret in the log");
+    }
 
     redis.restart();
     let mut recovered = Vec::new();

@@ -2,7 +2,7 @@
 //! (the same guard as the cookie's 4096 bytes) and the probation of sessions whose visitor has
 //! not come back.
 
-use super::plan::{fresh_store, save_of, spill, store};
+use super::plan::{found, fresh_store, save_of, spill, store};
 use super::*;
 
 const CAP: usize = 8192;
@@ -81,6 +81,50 @@ fn a_new_visitor_is_saved_on_probation_and_a_returning_one_for_the_full_timeout(
         s.insert("user", "bob").expect("str");
         assert_eq!(save_of(&finish(&s)).ttl, TTL);
     }
+}
+
+#[test]
+fn a_visitor_back_for_the_first_time_is_saved_for_the_full_timeout_even_by_a_read() {
+    // Whatever `reissue_time` says, the first return ends the probation: without this save, a
+    // visitor who only reads would lose the session when the probation runs out.
+    for reissue in [None, Some(600), Some(0)] {
+        let h = bounded(fresh_store(config(Some(1200), reissue, None)));
+        h.at(10.0);
+        let id = SessionId::generate();
+        // Saved once, at creation: `accessed == created`.
+        let back = h.loaded(found(record(T, TF, json!({"counter": 1})), 0), Some(id));
+        assert_eq!(back.get::<i64>("counter").expect("int"), Some(1));
+        let plan = finish(&back);
+        assert_eq!(
+            save_of(&plan).id,
+            id,
+            "{reissue:?}: saved under the same id"
+        );
+        assert_eq!(save_of(&plan).ttl, TTL, "{reissue:?}");
+        assert_eq!(
+            plan.cookie,
+            CookieStep::Keep,
+            "{reissue:?}: the cookie stays"
+        );
+
+        // Saved again since: off probation, so a read follows `reissue_time` alone.
+        let later = h.loaded(found(record(T + 5, TF, json!({"counter": 1})), 0), Some(id));
+        let _ = later.get_value("counter");
+        let plan = finish(&later);
+        assert_eq!(
+            plan.save.is_some(),
+            reissue == Some(0),
+            "{reissue:?}: {plan:?}"
+        );
+    }
+    // Without a probation nothing changes: a read within `reissue_time` saves nothing.
+    let h = fresh_store(config(Some(1200), None, None));
+    let back = h.loaded(
+        found(record(T, TF, json!({"counter": 1})), 0),
+        Some(SessionId::generate()),
+    );
+    let _ = back.get_value("counter");
+    assert_eq!(finish(&back), Plan::default());
 }
 
 #[test]

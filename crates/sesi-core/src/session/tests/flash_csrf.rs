@@ -203,6 +203,22 @@ fn check_csrf_token_accepts_only_the_exact_token() {
 }
 
 #[test]
+fn csrf_comparison_is_constant_time_in_the_source() {
+    // Row 55 (a review item kept honest by a test, like the MAC's in `tamper.rs`): the token is
+    // compared by `subtle`'s `ct_eq`, never by `==`, whose early exit leaks the matching prefix.
+    let src = include_str!("../csrf.rs");
+    let code: String = src
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(code.contains("token.as_bytes().ct_eq(supplied.as_bytes())"));
+    for banned in ["== supplied", "supplied ==", "eq(supplied)", "starts_with("] {
+        assert!(!code.contains(banned), "csrf.rs uses {banned:?}");
+    }
+}
+
+#[test]
 fn check_csrf_token_without_a_token_is_false_and_creates_none() {
     let h = Harness::new(SessionConfig::default());
     let s = h.session(None);

@@ -25,7 +25,7 @@ impl Harness {
     }
 
     /// A session whose state the middleware read before the handler ran (store path).
-    fn loaded(&self, incoming: Incoming, id: Option<SessionId>) -> Session {
+    pub(super) fn loaded(&self, incoming: Incoming, id: Option<SessionId>) -> Session {
         Lifecycle::begin_loaded(&self.engine, incoming, id)
             .session()
             .clone()
@@ -38,7 +38,7 @@ impl Harness {
 }
 
 /// A record read from the store (or a cookie), verified by key `key_index`.
-fn found(record: Record, key_index: usize) -> Incoming {
+pub(super) fn found(record: Record, key_index: usize) -> Incoming {
     Incoming::Found { record, key_index }
 }
 
