@@ -198,8 +198,8 @@ impl ErrorResponder for AppResponder {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "session_store_unavailable",
                 format!(
-                    "your session could not be loaded or saved ({error}); nothing was changed, \
-                     please try again in a moment"
+                    "your session could not be loaded or saved ({error}); a change this request \
+                     made was most likely not saved: reload and try again in a moment"
                 ),
             ),
             SessionFailure::TooLarge { bytes, limit } => AppError::new(

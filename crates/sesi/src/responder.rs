@@ -99,7 +99,7 @@ fn where_kept(limit: usize) -> &'static str {
     }
 }
 
-/// The default answers: plain text that says what happened and that nothing was changed, never
+/// The default answers: plain text that says what happened and whether a change was saved, never
 /// cached (`Cache-Control: no-store`), never sniffed (`X-Content-Type-Options: nosniff`). Too
 /// large: 500. Store unavailable: 503 with `Retry-After: 1`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -128,7 +128,8 @@ impl ErrorResponder for PlainTextResponder {
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!(
                     "503 Service Unavailable\n\nYour session could not be loaded or saved \
-                     ({error}). Nothing was changed; please try again in a moment.\n"
+                     ({error}). A change this request made was most likely not saved: reload \
+                     and try again in a moment.\n"
                 ),
             ),
         };

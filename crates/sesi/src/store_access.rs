@@ -59,18 +59,21 @@ impl StoreAccess {
         let mut pause = Duration::from_millis(2);
         loop {
             let asked = Instant::now();
-            if self
-                .call(self.store.try_lock(id, token, lock.lease))
-                .await?
-            {
-                return Ok(HeldLock {
+            let taken = self.call(self.store.try_lock(id, token, lock.lease)).await;
+            if !matches!(taken, Ok(false)) {
+                let held = HeldLock {
                     store: Arc::clone(&self.store),
                     id,
                     token,
                     lease_ends: asked + lock.lease,
                     timeout: self.timeout,
                     released: false,
-                });
+                };
+                // On an error the store may still have taken the lock and lost the answer (a
+                // timeout, a Redis that died after writing it): dropping `held` then releases it
+                // in the background, which does nothing if it was never taken (compare-and-delete
+                // by this request's token).
+                return taken.map(|_| held);
             }
             if start.elapsed() + pause > lock.wait {
                 return Err(StoreError::LockTimeout(lock.wait));

@@ -6,5 +6,9 @@ use sesi_bench_peers::{listen_addr_or_exit, serve_axum, sesi_lib};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() -> std::io::Result<()> {
-    serve_axum(listen_addr_or_exit(), sesi_lib::router_with(HashAlg::Sha256)).await
+    serve_axum(
+        listen_addr_or_exit(),
+        sesi_lib::router_with(HashAlg::Sha256),
+    )
+    .await
 }

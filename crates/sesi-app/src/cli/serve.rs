@@ -104,8 +104,12 @@ fn redact_url(url: &str) -> String {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // A second call (tests running several servers in one process) keeps the first subscriber.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    // Logs go to standard error, leaving standard output to what a command prints. A second
+    // call (tests running several servers in one process) keeps the first subscriber.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {

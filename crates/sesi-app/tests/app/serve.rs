@@ -110,6 +110,21 @@ fn a_weak_secret_is_refused_off_loopback() {
     );
 }
 
+#[test]
+fn logs_go_to_standard_error_and_nothing_to_standard_output() {
+    // A port that is taken: the server logs its start, then fails to listen.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let addr = taken.local_addr().expect("its address").to_string();
+    let run = run_sesi(
+        &["serve", "--addr", &addr],
+        &[("SESI_SECRET", STRONG)],
+        None,
+    );
+    assert_ne!(run.code(), 0, "{}", run.stderr);
+    assert!(run.stderr.contains("secrets from"), "{}", run.stderr);
+    assert_eq!(run.stdout, "", "nothing on standard output");
+}
+
 #[tokio::test]
 async fn a_weak_secret_is_accepted_with_a_warning_on_loopback() {
     let _share = load::share().await;

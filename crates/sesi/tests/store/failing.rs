@@ -68,7 +68,7 @@ async fn a_failed_save_answers_503_and_changes_nothing() {
     store.set(SAVES_FAIL);
     let (reply, elapsed) = timed(&browser, format!("{base}/count")).await;
     assert_unavailable(&reply, elapsed);
-    // The handler did count to 2, but the 503 told the visitor nothing was changed: true.
+    // The handler did count to 2, but the 503 said the change was most likely not saved: it was not.
     store.set(UP);
     assert_eq!(browser.get(format!("{base}/count")).await.ok(), "2");
 
