@@ -164,7 +164,8 @@ async fn main() {
     println!("| requests | {} |", counts.requests);
     println!("| answered 2xx | {} |", counts.ok);
     println!(
-        "| 503 during an outage | {inside} (the last {:.2} s after Redis answered) |",
+        "| 503 during an outage (from the stop until {} s after Redis answered) | {inside}, the last {:.2} s after Redis answered |",
+        args.grace_secs,
         latest.as_secs_f64()
     );
     println!("| 503 outside an outage | {} |", outside.len());

@@ -293,7 +293,7 @@ impl SessionLayerBuilder {
     }
 
     /// A zero store timeout would fail every store call; a zero lock wait or lease would make
-    /// the lock refuse or expire at once.
+    /// the lock refuse or expire at once; a zero probation would drop every new session.
     fn validate_store(&self) -> Result<(), ConfigError> {
         let zero = |what, value: Duration, why| {
             if value.is_zero() {
@@ -317,6 +317,13 @@ impl SessionLayerBuilder {
                 "lock lease",
                 lock.lease,
                 "a lock would expire as it is taken",
+            )?;
+        }
+        if let Some(probation) = self.probation {
+            zero(
+                "probation",
+                probation,
+                "every new session would expire as it is saved; turn probation off instead",
             )?;
         }
         Ok(())

@@ -156,7 +156,11 @@ async fn finish<B: From<String>>(
     }
     if let Some(save) = plan.save {
         let saved = access
-            .call(access.store.save(save.id, save.payload, save.ttl))
+            .call(if save.returning {
+                access.store.save_returning(save.id, save.payload, save.ttl)
+            } else {
+                access.store.save(save.id, save.payload, save.ttl)
+            })
             .await;
         if let Err(err) = saved {
             return store_failed(shared, request, &err, status);

@@ -75,8 +75,9 @@ pub struct ServeArgs {
     #[arg(long, env = "SESI_ADDR", default_value = "127.0.0.1:6543")]
     pub addr: String,
 
-    /// File holding the secret(s), one per line; the first signs, the others only verify (key
-    /// rotation). Warned about when group or others can read it. Without this and without
+    /// File holding the secret(s), one per line, each exactly as written (only the line ending
+    /// is removed); the first signs, the others only verify (key rotation). Warned about when
+    /// group or others can read it. Without this and without
     /// --secret, a key of the cookie format's shape (pyramid: 64 random bytes as hex) is
     /// generated on first start, kept in `$XDG_DATA_HOME/sesi/secret` (else
     /// `~/.local/share/sesi/secret`), readable only by you, and reused on the next start.

@@ -70,17 +70,39 @@ fn from_list<'a>(items: impl Iterator<Item = &'a str>, origin: &str) -> anyhow::
     Secrets::from_list(secrets).with_context(|| format!("bad secrets in {origin}"))
 }
 
-/// Reads secrets from a file: one per line (line endings and surrounding blanks removed, empty
-/// lines skipped), the first signs. Warns when the file is readable by group or others.
+/// Reads secrets from a file: one per line, each exactly as written (only the line ending is
+/// removed, as a secret given by flag keeps its every character; blank lines are skipped), the
+/// first signs. Warns when group or others may access the file, and about a secret that begins
+/// or ends with a blank.
 ///
 /// # Errors
 /// When the file cannot be read or holds no secret.
 pub fn read_secret_file(path: &Path) -> anyhow::Result<(Secrets, Vec<String>)> {
     let text = fs::read_to_string(path)
         .with_context(|| format!("cannot read secret file {}", path.display()))?;
-    let lines = text.lines().map(str::trim).filter(|line| !line.is_empty());
-    let secrets = from_list(lines, &format!("secret file {}", path.display()))?;
-    Ok((secrets, permission_warnings(path)))
+    let lines = || text.lines().filter(|line| !line.trim().is_empty());
+    let origin = format!("secret file {}", path.display());
+    let secrets = from_list(lines(), &origin)?;
+    let mut warnings = permission_warnings(path);
+    warnings.extend(blank_edge_warnings(lines(), &origin));
+    Ok((secrets, warnings))
+}
+
+/// A warning for each secret that begins or ends with a blank: it is kept (a secret is never
+/// trimmed, wherever it comes from), but it is most often a copy-and-paste slip, and an app that
+/// shares the secret and trims it (Pyramid's `.ini` files do) would not verify its cookies.
+fn blank_edge_warnings<'a>(secrets: impl Iterator<Item = &'a str>, origin: &str) -> Vec<String> {
+    secrets
+        .enumerate()
+        .filter(|(_, secret)| secret.trim() != *secret)
+        .map(|(n, _)| {
+            format!(
+                "secret #{} from {origin} begins or ends with a blank, which is part of the \
+                 secret (never trimmed); an app that shares it must have it too",
+                n + 1
+            )
+        })
+        .collect()
 }
 
 /// A warning for a secret file that others than its owner may read.
@@ -92,8 +114,8 @@ fn permission_warnings(path: &Path) -> Vec<String> {
             let mode = meta.permissions().mode() & 0o777;
             if mode & 0o077 != 0 {
                 return vec![format!(
-                    "secret file {} is readable by group or others (mode {mode:03o}): anyone who \
-                     reads it can forge sessions; `chmod 600 {}`",
+                    "secret file {} is accessible to group or others (mode {mode:03o}): anyone \
+                     who reads it can forge sessions; `chmod 600 {}`",
                     path.display(),
                     path.display()
                 )];
@@ -113,11 +135,12 @@ pub fn load_explicit_secrets(
     file: Option<&Path>,
 ) -> anyhow::Result<Option<LoadedSecrets>> {
     if !values.is_empty() {
-        let secrets = from_list(values.iter().map(String::as_str), "--secret / SESI_SECRET")?;
+        let origin = "--secret / SESI_SECRET";
+        let secrets = from_list(values.iter().map(String::as_str), origin)?;
         return Ok(Some(LoadedSecrets {
             secrets,
             source: SecretSource::Env,
-            warnings: Vec::new(),
+            warnings: blank_edge_warnings(values.iter().map(String::as_str), origin),
         }));
     }
     let Some(path) = file else {
@@ -210,6 +233,34 @@ mod tests {
         assert!(load_explicit_secrets(&[], None).expect("fine").is_none());
     }
 
+    #[test]
+    fn a_secret_is_kept_exactly_from_a_flag_and_from_a_file_with_a_warning_for_blank_edges() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("secrets");
+        fs::write(&path, " padded secret \r\nplain\n").expect("write");
+        let from_file = load_explicit_secrets(&[], Some(&path))
+            .expect("valid")
+            .expect("given");
+        let from_flag = load_explicit_secrets(&[" padded secret ".to_owned()], None)
+            .expect("valid")
+            .expect("given");
+        for loaded in [&from_file, &from_flag] {
+            assert_eq!(
+                loaded.secrets.current().expose_text(),
+                Some(" padded secret "),
+                "the same secret wherever it comes from"
+            );
+            let blanks: Vec<&String> = loaded
+                .warnings
+                .iter()
+                .filter(|w| w.contains("begins or ends with a blank"))
+                .collect();
+            assert_eq!(blanks.len(), 1, "{:?}", loaded.warnings);
+            assert!(blanks[0].contains("secret #1"), "{}", blanks[0]);
+        }
+        assert_eq!(from_file.secrets.len(), 2);
+    }
+
     #[cfg(unix)]
     #[test]
     fn a_secret_file_others_can_read_is_accepted_with_a_warning() {
@@ -223,6 +274,7 @@ mod tests {
         assert_eq!(secrets.current().expose_text(), Some("first, with a comma"));
         assert_eq!(warnings.len(), 1);
         assert!(warnings[0].contains("mode 644") && warnings[0].contains("chmod 600"));
+        assert!(warnings[0].contains("accessible to group or others"));
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).expect("chmod");
         assert!(read_secret_file(&path).expect("readable").1.is_empty());
     }

@@ -51,7 +51,7 @@ async fn serve_warns_about_a_short_secret_and_a_secret_file_others_can_read() {
     assert_eq!(server.visitor().visit().await, 1, "it still serves");
     let log = server.log();
     assert!(
-        log.contains("is readable by group or others (mode 644)"),
+        log.contains("is accessible to group or others (mode 644)"),
         "{log}"
     );
     assert!(
@@ -65,6 +65,6 @@ async fn serve_warns_about_a_short_secret_and_a_secret_file_others_can_read() {
     let quiet = SesiServer::serve(&[], &["--secret-file", path]);
     assert_eq!(quiet.visitor().visit().await, 1);
     let log = quiet.log();
-    assert!(!log.contains("readable by group"), "{log}");
+    assert!(!log.contains("accessible to group"), "{log}");
     assert!(!log.contains("recommends at least"), "{log}");
 }

@@ -40,8 +40,9 @@ impl Session {
         Ok(())
     }
 
-    /// Like [`flash`](Self::flash), but refuses a message that would make a cookie session too
-    /// large for its cookie (the queue is then left as it was). Sessions in a store never refuse.
+    /// Like [`flash`](Self::flash), but refuses a message that would make the session too large
+    /// for where it lives, as [`try_insert`](Self::try_insert) does (the queue is then left as it
+    /// was).
     ///
     /// # Errors
     /// [`SessionError::Serialize`] or [`SessionError::TooLarge`].

@@ -193,6 +193,7 @@ fn plan(session: &Session) -> Plan {
             id,
             payload,
             ttl: engine.save_ttl(returning),
+            returning,
         }),
         delete: old_id.filter(|_| fresh),
         cookie,
@@ -240,6 +241,10 @@ pub struct Save {
     pub payload: Vec<u8>,
     /// Time-to-live (`None`: never expires).
     pub ttl: Option<Duration>,
+    /// The visitor came back with a valid cookie (so [`SessionStore::save_returning`]).
+    ///
+    /// [`SessionStore::save_returning`]: crate::store::SessionStore::save_returning
+    pub returning: bool,
 }
 
 /// What the response does with the browser's cookie.

@@ -126,6 +126,26 @@ pub async fn save_overwrites_the_value_and_its_ttl(f: &impl Fixture) {
     assert_eq!(load(f, id).await, None, "the overwrite's short TTL applies");
 }
 
+/// A returning visitor's save (`save_returning`) stores exactly as `save` does: the value, its
+/// time-to-live, and an overwrite by either.
+pub async fn save_returning_saves_like_save(f: &impl Fixture) {
+    let id = SessionId::generate();
+    let store = f.store();
+    store
+        .save_returning(id, payload("returning"), Some(LONG))
+        .await
+        .expect("save_returning succeeds");
+    assert_eq!(load(f, id).await, Some(payload("returning")));
+    save(f, id, payload("plain"), Some(LONG)).await;
+    assert_eq!(load(f, id).await, Some(payload("plain")));
+    store
+        .save_returning(id, payload("short"), Some(f.short_ttl()))
+        .await
+        .expect("save_returning succeeds");
+    outlive(f).await;
+    assert_eq!(load(f, id).await, None, "its time-to-live applies");
+}
+
 /// A value saved with a TTL is there right after the save and gone once the TTL passed; one saved
 /// without a TTL stays.
 pub async fn values_expire_after_their_ttl(f: &impl Fixture) {
@@ -307,6 +327,7 @@ macro_rules! store_contract_tests {
             load_of_an_absent_id_is_none,
             saved_bytes_load_back_unchanged,
             save_overwrites_the_value_and_its_ttl,
+            save_returning_saves_like_save,
             values_expire_after_their_ttl,
             delete_removes_the_value,
             delete_of_an_absent_id_is_not_an_error,

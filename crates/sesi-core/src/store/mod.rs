@@ -52,6 +52,18 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
         ttl: Option<Duration>,
     ) -> BoxFuture<'_, Result<(), StoreError>>;
 
+    /// Saves the session of a visitor who came back with their cookie, under an `id` that may
+    /// be new (a login's `cycle_id()`). A hint for stores whose eviction favours returning
+    /// visitors, as [`MemoryStore`]'s does; by default the same as [`save`](Self::save).
+    fn save_returning(
+        &self,
+        id: SessionId,
+        data: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.save(id, data, ttl)
+    }
+
     /// Removes `id`; removing an absent id is not an error.
     fn delete(&self, id: SessionId) -> BoxFuture<'_, Result<(), StoreError>>;
 

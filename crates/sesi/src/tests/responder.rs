@@ -252,6 +252,22 @@ fn a_zero_store_timeout_or_lock_wait_or_lease_is_refused() {
 }
 
 #[test]
+fn a_zero_probation_is_refused() {
+    let store = std::sync::Arc::new(sesi_core::store::MemoryStore::new(10));
+    let built = builder(&clock_at(T))
+        .with_store(store)
+        .with_probation(Some(Duration::ZERO))
+        .build();
+    match built {
+        Err(ConfigError::Store { what, why, .. }) => {
+            assert_eq!(what, "probation");
+            assert!(why.contains("turn probation off"), "{why}");
+        }
+        other => panic!("expected a store error, got {other:?}"),
+    }
+}
+
+#[test]
 fn a_duration_with_a_fraction_of_a_second_is_refused_not_truncated() {
     let clock = clock_at(T);
     for builder in [

@@ -136,6 +136,11 @@ async fn a_planted_store_session_is_dead_after_login_and_its_csrf_token_no_longe
             "{path}: the planted id is gone from the store"
         );
         assert_eq!(
+            store.on_probation(),
+            0,
+            "{path}: the logged-in session is protected from eviction"
+        );
+        assert_eq!(
             victim.get(format!("{base}/me")).await.ok(),
             format!("valid user=victim cart={cart_after}"),
             "{path}"

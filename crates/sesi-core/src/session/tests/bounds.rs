@@ -63,7 +63,9 @@ fn a_new_visitor_is_saved_on_probation_and_a_returning_one_for_the_full_timeout(
     let h = bounded(store());
     let s = h.fresh();
     s.insert("counter", &1).expect("int");
-    assert_eq!(save_of(&finish(&s)).ttl, Some(PROBATION), "not back yet");
+    let plan = finish(&s);
+    assert_eq!(save_of(&plan).ttl, Some(PROBATION), "not back yet");
+    assert!(!save_of(&plan).returning);
 
     let id = SessionId::generate();
     let back = h.stored(id, json!({"counter": 1}));
@@ -79,7 +81,9 @@ fn a_new_visitor_is_saved_on_probation_and_a_returning_one_for_the_full_timeout(
         let s = h.stored(id, json!({"user": "alice"}));
         change(&s);
         s.insert("user", "bob").expect("str");
-        assert_eq!(save_of(&finish(&s)).ttl, TTL);
+        let plan = finish(&s);
+        assert_eq!(save_of(&plan).ttl, TTL);
+        assert!(save_of(&plan).returning, "saved as a returning visitor's");
     }
 }
 

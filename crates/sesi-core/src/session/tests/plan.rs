@@ -100,7 +100,9 @@ fn store_mode_new_session_written_is_saved_under_a_fresh_id_and_gets_an_id_cooki
     let plan = finish(&s);
     assert_eq!(plan.reason, Some(SetReason::Changed));
     assert_eq!(plan.delete, None, "nothing was stored before");
-    let Save { id, payload, ttl } = save_of(&plan);
+    let Save {
+        id, payload, ttl, ..
+    } = save_of(&plan);
     let cookie = set_value(&plan.cookie);
     assert_eq!(*ttl, TTL, "the idle timeout is the store's TTL");
     assert_eq!(id_in(cookie), *id, "the cookie points at what was saved");
@@ -140,8 +142,9 @@ fn store_mode_rewriting_an_existing_session_saves_under_its_id_without_a_cookie(
         id: at,
         payload,
         ttl,
+        returning,
     } = save_of(&plan);
-    assert_eq!((*at, *ttl), (id, TTL));
+    assert_eq!((*at, *ttl, *returning), (id, TTL, true));
     let saved = parsed(payload);
     assert_eq!(Value::Object(saved.state), json!({"counter": 2}));
     assert_eq!(saved.accessed, Timestamp::Int(T + 5));
@@ -171,8 +174,9 @@ fn store_mode_reissue_only_refreshes_the_stored_ttl() {
         id: at,
         payload,
         ttl,
+        returning,
     } = save_of(&plan);
-    assert_eq!((*at, *ttl), (id, TTL));
+    assert_eq!((*at, *ttl, *returning), (id, TTL, true));
     assert_eq!(parsed(payload).accessed, Timestamp::Int(T + 7));
 }
 
@@ -307,7 +311,9 @@ fn spill_mode_moves_a_session_that_outgrows_the_cookie_to_the_store() {
         "what is sent is the id cookie"
     );
     let plan = finish(&s);
-    let Save { id, payload, ttl } = save_of(&plan);
+    let Save {
+        id, payload, ttl, ..
+    } = save_of(&plan);
     let cookie = set_value(&plan.cookie);
     assert_eq!(*ttl, TTL, "a store takes what a cookie cannot");
     assert_eq!(id_in(cookie), *id);

@@ -14,9 +14,14 @@ use crate::clock::{Clock, SystemClock};
 /// that was saved but never loaded since (its visitor has not come back with the cookie yet) is
 /// *on probation*; a session that was loaded is *protected*. When the store is full, expired
 /// sessions go first, then the probation session saved longest ago, and only when no session is
-/// on probation, the protected session used least recently. A flood of cookieless requests (a
-/// crawler, a script) then only evicts its own sessions, never a visitor who came back. Expired
-/// entries are also removed as they are met.
+/// on probation, the protected session used least recently. The protected segment holds at
+/// most four fifths of the capacity; past that its least recently used sessions go back to
+/// probation (as its newest), so new visitors always have a fifth of the store. A flood of
+/// cookieless requests (a crawler, a script) then evicts only sessions on probation: its own,
+/// and returning visitors only beyond the four fifths, least recently used first. A session
+/// saved through
+/// [`SessionStore::save_returning`] (a returning visitor under a new id, after a login) is
+/// protected at once. Expired entries are also removed as they are met.
 ///
 /// ```
 /// # async fn demo() -> Result<(), sesi_core::store::StoreError> {
@@ -107,6 +112,26 @@ impl MemoryStore {
         inner.probation.len()
     }
 
+    /// Saves `data`, protected when `returning` or when the entry it replaces was.
+    fn put(&self, id: SessionId, data: Vec<u8>, ttl: Option<Duration>, returning: bool) {
+        let now = self.clock.now();
+        let deadline = ttl.map_or(f64::INFINITY, |ttl| now + ttl.as_secs_f64());
+        let mut inner = self.lock();
+        inner.purge(now);
+        let returned = inner.remove(id).is_some_and(|old| old.returned) || returning;
+        while inner.entries.len() >= self.capacity && inner.evict_one() {}
+        inner.insert(
+            id,
+            Entry {
+                data,
+                deadline,
+                returned,
+                used: 0,
+            },
+        );
+        inner.limit_protected(self.capacity);
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -146,6 +171,23 @@ impl Inner {
         }
     }
 
+    /// Keeps the protected segment to at most four fifths of `capacity` (a segmented LRU), so
+    /// that a fifth or more is always left for new visitors however many have come back: its
+    /// least recently used sessions go back to probation as its newest members, so they are
+    /// evicted only after the visitors who arrive after them.
+    fn limit_protected(&mut self, capacity: usize) {
+        let cap = capacity - capacity / 5;
+        while self.protected.len() > cap {
+            let Some(&(_, id)) = self.protected.first() else {
+                return;
+            };
+            if let Some(mut entry) = self.remove(id) {
+                entry.returned = false;
+                self.insert(id, entry);
+            }
+        }
+    }
+
     /// Makes room for one more session: probation first, then the least recently used. False
     /// when there is nothing to evict.
     fn evict_one(&mut self) -> bool {
@@ -170,6 +212,7 @@ impl SessionStore for MemoryStore {
             inner.insert(id, entry);
             data
         });
+        inner.limit_protected(self.capacity);
         Box::pin(std::future::ready(Ok(data)))
     }
 
@@ -179,21 +222,18 @@ impl SessionStore for MemoryStore {
         data: Vec<u8>,
         ttl: Option<Duration>,
     ) -> BoxFuture<'_, Result<(), StoreError>> {
-        let now = self.clock.now();
-        let deadline = ttl.map_or(f64::INFINITY, |ttl| now + ttl.as_secs_f64());
-        let mut inner = self.lock();
-        inner.purge(now);
-        let returned = inner.remove(id).is_some_and(|old| old.returned);
-        while inner.entries.len() >= self.capacity && inner.evict_one() {}
-        inner.insert(
-            id,
-            Entry {
-                data,
-                deadline,
-                returned,
-                used: 0,
-            },
-        );
+        self.put(id, data, ttl, false);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// A returning visitor's session is protected at once, even under a new id (a login).
+    fn save_returning(
+        &self,
+        id: SessionId,
+        data: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.put(id, data, ttl, true);
         Box::pin(std::future::ready(Ok(())))
     }
 

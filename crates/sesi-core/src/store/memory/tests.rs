@@ -129,6 +129,62 @@ async fn a_visitor_who_came_back_survives_a_flood_of_twenty_times_the_capacity()
 }
 
 #[tokio::test]
+async fn returning_visitors_hold_at_most_four_fifths_and_new_ones_keep_a_fifth() {
+    let m = Memory::new(100);
+    let s = &m.store;
+    let regulars: Vec<SessionId> = (0..100).map(|_| SessionId::generate()).collect();
+    for id in &regulars {
+        s.save(*id, contract::payload("regular"), secs(1200))
+            .await
+            .expect("save");
+        assert!(has(s, *id).await, "every one came back");
+    }
+    assert_eq!(
+        (s.len(), s.on_probation()),
+        (100, 20),
+        "the least recent fifth demoted"
+    );
+    // Twenty newcomers replace the demoted fifth; the first of them is still there after the
+    // other nineteen arrived (with no bound, probation would be one slot wide).
+    let newcomers: Vec<SessionId> = (0..20).map(|_| SessionId::generate()).collect();
+    for id in &newcomers {
+        s.save(*id, contract::payload("new"), secs(1200))
+            .await
+            .expect("save");
+    }
+    assert_eq!((s.len(), s.on_probation()), (100, 20));
+    assert!(has(s, newcomers[0]).await, "the first newcomer was kept");
+    for id in &regulars[..20] {
+        assert!(!has(s, *id).await, "the least recently used regulars went");
+    }
+    for id in &regulars[21..] {
+        assert!(has(s, *id).await, "the recently used regulars stay");
+    }
+}
+
+#[tokio::test]
+async fn a_returning_visitor_saved_under_a_new_id_is_protected_at_once() {
+    // A login: `cycle_id()` moves the session to a new id, saved through `save_returning`.
+    let m = Memory::new(3);
+    let s = &m.store;
+    let user = SessionId::generate();
+    s.save_returning(user, contract::payload("user"), secs(1200))
+        .await
+        .expect("save");
+    assert_eq!(s.on_probation(), 0);
+    for _ in 0..10 {
+        s.save(
+            SessionId::generate(),
+            contract::payload("crawler"),
+            secs(1200),
+        )
+        .await
+        .expect("save");
+    }
+    assert!(has(s, user).await, "the flood evicted only itself");
+}
+
+#[tokio::test]
 async fn overwriting_a_session_in_a_full_store_evicts_nothing() {
     let m = Memory::new(2);
     let (a, b) = (SessionId::generate(), SessionId::generate());
@@ -200,12 +256,13 @@ async fn a_full_store_evicts_expired_sessions_before_live_ones() {
         SessionId::generate(),
         SessionId::generate(),
     );
+    // `live` is the older on probation: only expiry, not the order, can pick `dead` first.
     m.store
-        .save(dead, contract::payload("dead"), secs(10))
+        .save(live, contract::payload("live"), secs(1000))
         .await
         .expect("save");
     m.store
-        .save(live, contract::payload("live"), secs(1000))
+        .save(dead, contract::payload("dead"), secs(10))
         .await
         .expect("save");
     m.clock.advance(Duration::from_secs(11));
