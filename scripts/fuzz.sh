@@ -7,6 +7,7 @@
 #
 # Targets (checklist rows 14-20 and 63):
 #   crates/sesi-core/fuzz  decode          a cookie value into the Pyramid format and the session
+#   crates/sesi-core/fuzz  decode_nacl     a cookie value into the pyramid-nacl format and the session
 #   fuzz                   cookie_header   the Cookie header through the session layer
 #   fuzz                   api_body        the tutorial app's JSON API bodies
 # A crash leaves its input in <fuzz dir>/artifacts/<target>/; copy it into the seed corpus as a
@@ -26,6 +27,7 @@ fi
 
 TARGETS=(
     "crates/sesi-core decode"
+    "crates/sesi-core decode_nacl"
     ". cookie_header"
     ". api_body"
 )

@@ -4,8 +4,9 @@
 #   scripts/install-test-deps.sh [--only python|redis|browser]
 #
 # Groups (default: all of them):
-#   python   $REPO/.venv with pyramid==2.* and waitress (PyPI), used by the
-#            Pyramid reference app in crates/sesi-app/tests/pyramid/
+#   python   $REPO/.venv with pyramid==2.*, waitress, pyramid-nacl-session and
+#            pynacl (PyPI), used by the Pyramid reference app in
+#            crates/sesi-app/tests/pyramid/
 #   redis    Debian redis-server (and redis-tools, for redis-cli), store tests
 #   browser  Debian chromium, chromium-driver (and fonts-liberation), browser tests
 #
@@ -18,7 +19,7 @@ set -euo pipefail
 SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd -- "$SCRIPT_DIR/.." && pwd)"
 VENV="$REPO/.venv"
-PYTHON_REQS=("pyramid==2.*" "waitress")
+PYTHON_REQS=("pyramid==2.*" "waitress" "pyramid-nacl-session==1.0.*" "pynacl==1.6.*")
 
 log() { printf '[install-test-deps] %s\n' "$*"; }
 die() { printf '[install-test-deps] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -87,16 +88,17 @@ apt_install() {
 # ---------------------------------------------------------------- python
 venv_ok() {
     [ -x "$VENV/bin/python" ] && "$VENV/bin/python" - <<'EOF' >/dev/null 2>&1
-import pyramid, waitress, webob
+import pyramid, waitress, webob, nacl, pyramid_nacl_session
 from importlib.metadata import version
 assert version("pyramid").split(".")[0] == "2", version("pyramid")
+assert version("pyramid-nacl-session").startswith("1.0"), version("pyramid-nacl-session")
 EOF
 }
 
 install_python() {
     log "== python: venv at $VENV with ${PYTHON_REQS[*]}"
     if venv_ok; then
-        log "python: pyramid $("$VENV/bin/python" -c 'from importlib.metadata import version as v; print(v("pyramid"))') and waitress already importable; skipping"
+        log "python: pyramid $("$VENV/bin/python" -c 'from importlib.metadata import version as v; print(v("pyramid"))'), waitress and pyramid-nacl-session already importable; skipping"
         return 0
     fi
     local py
@@ -112,7 +114,7 @@ install_python() {
     fi
     log "python: $VENV/bin/python -m pip install ${PYTHON_REQS[*]}"
     "$VENV/bin/python" -m pip install -q "${PYTHON_REQS[@]}"
-    venv_ok || die "pyramid/waitress still not importable from $VENV/bin/python"
+    venv_ok || die "pyramid/waitress/pyramid_nacl_session still not importable from $VENV/bin/python"
     log "python: installed pyramid $("$VENV/bin/python" -c 'from importlib.metadata import version as v; print(v("pyramid"))'), waitress $("$VENV/bin/python" -c 'from importlib.metadata import version as v; print(v("waitress"))')"
 }
 

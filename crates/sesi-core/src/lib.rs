@@ -52,7 +52,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use format::pyramid::{DEFAULT_SALT, HashAlg, UnknownHashAlg};
 pub use format::{
     CookieContent, CookieFormat, DecodeError, Decoded, IntoCookieFormat, MAX_COOKIE_VALUE_LEN,
-    PyramidFormat, ShapeError,
+    NaclKey, NaclKeyError, PyramidFormat, PyramidNaclFormat, ShapeError,
 };
 pub use id::SessionId;
 pub use record::{Record, Timestamp};

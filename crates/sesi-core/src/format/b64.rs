@@ -31,7 +31,7 @@ pub(crate) fn base64_len(n: usize) -> usize {
 pub(crate) fn decode_base64<'b>(
     value: &str,
     buf: &'b mut Vec<u8>,
-) -> Result<&'b [u8], DecodeError> {
+) -> Result<&'b mut [u8], DecodeError> {
     if value.len() > MAX_COOKIE_VALUE_LEN {
         return Err(DecodeError::Oversized { len: value.len() });
     }

@@ -78,12 +78,14 @@
 mod b64;
 pub(crate) mod error;
 pub mod pyramid;
+pub mod pyramid_nacl;
 
 use std::fmt;
 use std::sync::Arc;
 
 pub use error::{DecodeError, MAX_COOKIE_VALUE_LEN, MAX_JSON_DEPTH, ShapeError};
 pub use pyramid::PyramidFormat;
+pub use pyramid_nacl::{NaclKey, NaclKeyError, PyramidNaclFormat};
 
 use crate::id::SessionId;
 use crate::record::Record;
