@@ -5,7 +5,9 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use sesi::core::{CookieFormat, DecodeError, PyramidFormat, Record};
+use sesi::core::{
+    CookieFormat, DecodeError, NaclKey, NaclKeyError, PyramidFormat, PyramidNaclFormat, Record,
+};
 use sesi::{HashAlg, Secret, Secrets};
 
 /// A cookie format by name. Each has its own key shape, which [`generate_key`](Self::generate_key)
@@ -15,26 +17,71 @@ pub enum CookieFormatName {
     /// Pyramid's `SignedCookieSessionFactory`: any-length secrets, a salt and a hash algorithm.
     #[default]
     Pyramid,
+    /// pyramid_nacl_session's `EncryptedCookieSessionFactory` with the JSON serializer: keys of
+    /// exactly 32 bytes, written as 64 hex characters.
+    PyramidNacl,
+}
+
+/// Secrets that are not keys of the chosen format. The message never repeats a key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{format} cookie format: secret #{position}: {reason}")]
+pub struct FormatKeyError {
+    /// The format.
+    pub format: CookieFormatName,
+    /// Which secret (1 is the current one).
+    pub position: usize,
+    /// What is wrong with it (part of the message, so not a separate `source`).
+    pub reason: NaclKeyError,
 }
 
 impl CookieFormatName {
     /// Every format this build knows.
-    pub const ALL: [CookieFormatName; 1] = [CookieFormatName::Pyramid];
+    pub const ALL: [CookieFormatName; 2] =
+        [CookieFormatName::Pyramid, CookieFormatName::PyramidNacl];
 
     /// The name `--cookie-format` takes.
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             CookieFormatName::Pyramid => "pyramid",
+            CookieFormatName::PyramidNacl => "pyramid-nacl",
         }
+    }
+
+    /// Whether a visitor can read what the cookie holds (signed) or not (encrypted).
+    #[must_use]
+    pub fn encrypts(self) -> bool {
+        matches!(self, CookieFormatName::PyramidNacl)
     }
 
     /// The format with its keys and settings (Pyramid's `salt` and `hashalg`; other formats
     /// ignore them).
-    #[must_use]
-    pub fn build(self, secrets: &Secrets, salt: &str, hashalg: HashAlg) -> Arc<dyn CookieFormat> {
+    ///
+    /// # Errors
+    /// A secret that is not a key of this format (pyramid-nacl: 64 hex characters), or more
+    /// keys than a format takes.
+    pub fn build(
+        self,
+        secrets: &Secrets,
+        salt: &str,
+        hashalg: HashAlg,
+    ) -> Result<Arc<dyn CookieFormat>, FormatKeyError> {
         match self {
-            CookieFormatName::Pyramid => Arc::new(PyramidFormat::new(secrets, salt, hashalg)),
+            CookieFormatName::Pyramid => Ok(Arc::new(PyramidFormat::new(secrets, salt, hashalg))),
+            CookieFormatName::PyramidNacl => {
+                let error = |position, reason| FormatKeyError {
+                    format: self,
+                    position,
+                    reason,
+                };
+                let keys = secrets
+                    .iter()
+                    .enumerate()
+                    .map(|(n, secret)| NaclKey::from_secret(secret).map_err(|e| error(n + 1, e)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let format = PyramidNaclFormat::from_keys(keys).map_err(|e| error(1, e))?;
+                Ok(Arc::new(format))
+            }
         }
     }
 
@@ -47,24 +94,29 @@ impl CookieFormatName {
     ) -> Option<Result<Record, DecodeError>> {
         match self {
             CookieFormatName::Pyramid => Some(PyramidFormat::decode_unverified(value, hashalg)),
+            CookieFormatName::PyramidNacl => None,
         }
     }
 
     /// The format's rules for a secret's length in bytes: below the first a server refuses to
     /// listen beyond loopback (unless told to), below the second it warns. Pyramid: 32 and 64
     /// (HMAC-SHA512 hashes its key in 128-byte blocks, and Pyramid's docs ask for 64 bytes).
+    /// `None` for a format whose keys have one exact shape, checked by [`build`](Self::build).
     #[must_use]
-    pub fn secret_lengths(self) -> (usize, usize) {
+    pub fn secret_lengths(self) -> Option<(usize, usize)> {
         match self {
-            CookieFormatName::Pyramid => (
+            CookieFormatName::Pyramid => Some((
                 sesi::core::MIN_SECRET_LEN,
                 sesi::core::secret::RECOMMENDED_SECRET_LEN,
-            ),
+            )),
+            CookieFormatName::PyramidNacl => None,
         }
     }
 
     /// A fresh key of the shape this format takes, as text for `SESI_SECRET` or a secret file
-    /// (Pyramid: 64 random bytes as 128 hex characters, usable in a Pyramid `.ini` as-is).
+    /// (Pyramid: 64 random bytes as 128 hex characters, usable in a Pyramid `.ini` as-is;
+    /// pyramid-nacl: 32 random bytes as 64 hex characters, pyramid_nacl_session's
+    /// `session.secret`).
     ///
     /// # Errors
     /// When the operating system's random number generator fails.
@@ -77,6 +129,9 @@ impl CookieFormatName {
                     .expect("generated secrets are hex text")
                     .to_owned())
             }
+            CookieFormatName::PyramidNacl => NaclKey::generate()
+                .map(|key| key.to_hex())
+                .map_err(sesi::SecretError::Random),
         }
     }
 }
@@ -125,8 +180,38 @@ mod tests {
             .expect_err("not built yet");
         assert_eq!(
             err.to_string(),
-            r#"unknown cookie format "flask": the known formats are pyramid"#
+            r#"unknown cookie format "flask": the known formats are pyramid, pyramid-nacl"#
         );
+        assert_eq!("PYRAMID-NACL".parse(), Ok(CookieFormatName::PyramidNacl));
+    }
+
+    #[test]
+    fn a_pyramid_nacl_key_is_64_hex_characters_and_anything_else_is_refused() {
+        let key = CookieFormatName::PyramidNacl
+            .generate_key()
+            .expect("os rng");
+        assert_eq!(key.len(), 64);
+        assert!(key.bytes().all(|b| b.is_ascii_hexdigit()));
+        let secrets = |list: &[&str]| {
+            Secrets::from_list(list.iter().map(|s| Secret::new_insecure(*s).expect("text")))
+                .expect("a list")
+        };
+        let build = |s: &Secrets| {
+            CookieFormatName::PyramidNacl.build(s, sesi::core::DEFAULT_SALT, HashAlg::Sha512)
+        };
+        let format = build(&secrets(&[&key])).expect("a key");
+        assert_eq!(format.name(), "pyramid-nacl");
+        let err = build(&secrets(&[&key, "rahasia_dapur_123"])).expect_err("not a key");
+        assert_eq!(err.position, 2);
+        let text = err.to_string();
+        assert!(
+            text.contains("pyramid-nacl cookie format: secret #2"),
+            "{text}"
+        );
+        assert!(text.contains("64 hex characters"), "{text}");
+        assert!(!text.contains(&key), "never echoes a key");
+        assert!(CookieFormatName::PyramidNacl.encrypts());
+        assert!(!CookieFormatName::Pyramid.encrypts());
     }
 
     #[test]

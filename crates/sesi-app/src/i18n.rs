@@ -158,6 +158,8 @@ pub struct Texts {
     pub decode_button: &'static str,
     pub decode_hint: &'static str,
     pub decode_not_in_url: &'static str,
+    pub decode_encrypted_refused: &'static str,
+    pub encrypted_note: &'static str,
     pub lives_in: &'static str,
     pub footer: &'static str,
 }
@@ -215,6 +217,8 @@ static EN: Texts = Texts {
     decode_button: "Decode and verify",
     decode_hint: "Paste a session cookie value: it is verified with this server's secret(s).",
     decode_not_in_url: "A cookie in the address is not decoded: addresses end up in the browser's history and in proxy logs. Paste it into the form.",
+    decode_encrypted_refused: "This server's cookies are encrypted, so a pasted cookie is not decrypted here: the form would otherwise let anyone holding a copy of someone else's cookie read it. Your own session is shown, decrypted, on the inspector page.",
+    encrypted_note: "This cookie is encrypted: the visitor cannot read it. What you see below is your own session, decrypted by the server.",
     lives_in: "The session lives in",
     footer: "sesi: Pyramid-compatible signed-cookie sessions for Rust.",
 };
@@ -272,6 +276,8 @@ static ID: Texts = Texts {
     decode_button: "Dekode dan verifikasi",
     decode_hint: "Tempel nilai cookie sesi: nilai itu diverifikasi dengan rahasia server ini.",
     decode_not_in_url: "Cookie di alamat tidak didekode: alamat tersimpan di riwayat peramban dan log proxy. Tempel ke formulir.",
+    decode_encrypted_refused: "Cookie server ini terenkripsi, jadi cookie yang ditempel tidak didekripsi di sini: jika tidak, formulir ini memungkinkan siapa pun yang memegang salinan cookie orang lain membacanya. Sesi Anda sendiri ditampilkan, terdekripsi, di halaman inspektur.",
+    encrypted_note: "Cookie ini terenkripsi: pengunjung tidak dapat membacanya. Yang Anda lihat di bawah adalah sesi Anda sendiri, didekripsi oleh server.",
     lives_in: "Sesi tersimpan di",
     footer: "sesi: sesi cookie bertanda tangan yang kompatibel dengan Pyramid, untuk Rust.",
 };

@@ -22,10 +22,12 @@ pub mod i18n;
 pub(crate) mod routes;
 mod settings;
 
-pub use cookie_format::{CookieFormatName, UnknownCookieFormat};
+pub use cookie_format::{CookieFormatName, FormatKeyError, UnknownCookieFormat};
 pub use error::{ApiError, AppError, AppResponder};
 pub use routes::AppState;
-pub use settings::{DEFAULT_PROBATION, MEMORY_STORE_CAPACITY, Settings, StoreChoice};
+pub use settings::{
+    DEFAULT_PROBATION, MEMORY_STORE_CAPACITY, Settings, SettingsError, StoreChoice,
+};
 
 use std::sync::Arc;
 
@@ -35,18 +37,18 @@ use sesi::core::store::SessionStore;
 /// [`app_with_store`] with [`Settings::open_store`] for that).
 ///
 /// # Errors
-/// A [`sesi::ConfigError`] when the session settings are invalid.
-pub fn app(settings: &Settings) -> Result<axum::Router, sesi::ConfigError> {
+/// A [`SettingsError`] when the session settings or keys are invalid.
+pub fn app(settings: &Settings) -> Result<axum::Router, SettingsError> {
     app_with_store(settings, None)
 }
 
 /// The app's router, keeping sessions in `store` when given.
 ///
 /// # Errors
-/// A [`sesi::ConfigError`] when the session settings are invalid.
+/// A [`SettingsError`] when the session settings or keys are invalid.
 pub fn app_with_store(
     settings: &Settings,
     store: Option<Arc<dyn SessionStore>>,
-) -> Result<axum::Router, sesi::ConfigError> {
+) -> Result<axum::Router, SettingsError> {
     Ok(routes::router(settings.layer_with(store)?))
 }

@@ -7,7 +7,7 @@ use sesi::core::CookieFormat;
 use sesi::core::store::{MemoryStore, SessionStore, StoreError};
 use sesi::{HashAlg, LockConfig, SameSite, Secrets, SessionLayer};
 
-use crate::cookie_format::CookieFormatName;
+use crate::cookie_format::{CookieFormatName, FormatKeyError};
 
 /// Where sessions live.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -99,8 +99,10 @@ impl Settings {
     }
 
     /// The cookie format these settings describe, with their keys.
-    #[must_use]
-    pub fn format(&self) -> Arc<dyn CookieFormat> {
+    ///
+    /// # Errors
+    /// A secret that is not a key of the format.
+    pub fn format(&self) -> Result<Arc<dyn CookieFormat>, FormatKeyError> {
         self.cookie_format
             .build(&self.secrets, &self.salt, self.hashalg)
     }
@@ -134,8 +136,8 @@ impl Settings {
     /// The session layer these settings describe.
     ///
     /// # Errors
-    /// A [`sesi::ConfigError`] naming the bad setting.
-    pub fn layer(&self) -> Result<SessionLayer, sesi::ConfigError> {
+    /// A [`SettingsError`] naming the bad setting or key.
+    pub fn layer(&self) -> Result<SessionLayer, SettingsError> {
         self.layer_with(None)
     }
 
@@ -143,13 +145,13 @@ impl Settings {
     /// into it when `spill` is set).
     ///
     /// # Errors
-    /// A [`sesi::ConfigError`] naming the bad setting.
+    /// A [`SettingsError`] naming the bad setting or key.
     pub fn layer_with(
         &self,
         store: Option<Arc<dyn SessionStore>>,
-    ) -> Result<SessionLayer, sesi::ConfigError> {
+    ) -> Result<SessionLayer, SettingsError> {
         let mut builder =
-            SessionLayer::builder(self.format()).with_error_responder(crate::error::AppResponder);
+            SessionLayer::builder(self.format()?).with_error_responder(crate::error::AppResponder);
         if let Some(store) = store {
             builder = if self.spill {
                 builder.with_spill_store(store)
@@ -172,5 +174,17 @@ impl Settings {
             .with_http_only(self.http_only)
             .with_same_site(self.same_site)
             .build()
+            .map_err(SettingsError::Config)
     }
+}
+
+/// Settings the session layer cannot be built from.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A secret is not a key of the cookie format.
+    #[error(transparent)]
+    Keys(#[from] FormatKeyError),
+    /// A setting breaks one of the layer's rules.
+    #[error(transparent)]
+    Config(#[from] sesi::ConfigError),
 }

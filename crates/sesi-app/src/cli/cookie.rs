@@ -155,10 +155,33 @@ impl KeyArgs {
     }
 
     /// The cookie format with `secrets`, as `sesi serve` builds it from the same settings.
-    fn format(&self, secrets: &Secrets) -> std::sync::Arc<dyn CookieFormat> {
-        self.format
+    fn format(&self, secrets: &Secrets) -> anyhow::Result<std::sync::Arc<dyn CookieFormat>> {
+        Ok(self
+            .format
             .cookie_format
-            .build(secrets, &self.pyramid.salt, self.pyramid.hashalg)
+            .build(secrets, &self.pyramid.salt, self.pyramid.hashalg)?)
+    }
+
+    /// How the key that opened a cookie is described.
+    fn opened_by(&self, key_index: usize) -> String {
+        let (current, key) = if self.format.cookie_format.encrypts() {
+            ("the current key (the first one given)", "key")
+        } else {
+            ("the current secret (the first one given)", "secret")
+        };
+        let who = match key_index {
+            0 => current.to_owned(),
+            n => format!("fallback {key} #{n} (re-issue it with the current {key})"),
+        };
+        match self.format.cookie_format {
+            crate::CookieFormatName::Pyramid => format!(
+                "verified  by {who}, {} with salt {:?}",
+                self.pyramid.hashalg, self.pyramid.salt
+            ),
+            crate::CookieFormatName::PyramidNacl => {
+                format!("decrypted by {who}, XSalsa20-Poly1305 (authentic)")
+            }
+        }
     }
 }
 
@@ -199,7 +222,7 @@ pub(super) fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
         }
         return decode_unverified(value, &args.keys);
     };
-    let format = args.keys.format(&secrets);
+    let format = args.keys.format(&secrets)?;
     let decoded = match format.decode(value) {
         Ok(decoded) => decoded,
         Err(err) => {
@@ -207,14 +230,7 @@ pub(super) fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(exit::INVALID_COOKIE));
         }
     };
-    let verified_by = match decoded.key_index {
-        0 => "the current secret (the first one given)".to_owned(),
-        n => format!("fallback secret #{n} (re-issue it with the current secret)"),
-    };
-    println!(
-        "verified  by {verified_by}, {} with salt {:?}",
-        args.keys.pyramid.hashalg, args.keys.pyramid.salt
-    );
+    println!("{}", args.keys.opened_by(decoded.key_index));
     println!("format    {}", format.name());
     let record = match decoded.content {
         CookieContent::State(record) => record,
@@ -298,7 +314,7 @@ pub(super) fn encode(args: &EncodeArgs) -> anyhow::Result<ExitCode> {
         args.created.unwrap_or(Timestamp::Float(now)),
         state,
     );
-    let value = args.keys.format(&secrets).encode(&record);
+    let value = args.keys.format(&secrets)?.encode(&record);
     if value.len() > sesi::core::MAX_COOKIE_VALUE_LEN {
         eprintln!(
             "sesi: warning: the value is {} characters; browsers and sesi discard cookies over {}",

@@ -33,15 +33,19 @@ pub enum Command {
     /// Decode, verify or sign a session cookie value.
     #[command(subcommand)]
     Cookie(CookieCommand),
-    /// Print a fresh key of the shape the cookie format takes, usable as SESI_SECRET (Pyramid: 64
-    /// random bytes as 128 hex characters).
+    /// Print a fresh key of the shape the cookie format takes, usable as SESI_SECRET (pyramid: 64
+    /// random bytes as 128 hex characters; pyramid-nacl: 32 as 64, pyramid_nacl_session's
+    /// `session.secret`).
     Keygen(FormatArg),
 }
 
 /// `--cookie-format`, read the same way by every subcommand.
 #[derive(Debug, Args, Clone)]
 pub struct FormatArg {
-    /// The cookie format: `pyramid` (Pyramid's SignedCookieSessionFactory, byte for byte).
+    /// The cookie format: `pyramid` (Pyramid's SignedCookieSessionFactory, byte for byte, signed:
+    /// the visitor can read it) or `pyramid-nacl` (pyramid_nacl_session's
+    /// EncryptedCookieSessionFactory with the JSON serializer: encrypted, keys of 64 hex
+    /// characters).
     #[arg(
         long,
         env = "SESI_COOKIE_FORMAT",
@@ -78,9 +82,10 @@ pub struct ServeArgs {
     /// File holding the secret(s), one per line, each exactly as written (only the line ending
     /// is removed); the first signs, the others only verify (key rotation). Warned about when
     /// group or others can read it. Without this and without
-    /// --secret, a key of the cookie format's shape (pyramid: 64 random bytes as hex) is
-    /// generated on first start, kept in `$XDG_DATA_HOME/sesi/secret` (else
-    /// `~/.local/share/sesi/secret`), readable only by you, and reused on the next start.
+    /// --secret, a key of the cookie format's shape (pyramid: 64 random bytes as hex;
+    /// pyramid-nacl: 32) is generated on first start, kept in `$XDG_DATA_HOME/sesi/secret` (else
+    /// `~/.local/share/sesi/secret`; `secret-pyramid-nacl` for pyramid-nacl), readable only by
+    /// you, and reused on the next start.
     #[arg(long, env = "SESI_SECRET_FILE", value_name = "PATH")]
     pub secret_file: Option<PathBuf>,
 
@@ -88,7 +93,8 @@ pub struct ServeArgs {
     /// flag for a rotation (the first signs, the others only verify); SESI_SECRET holds one.
     /// Prefer the environment variable or a file to the flag: command lines are visible to other
     /// users. Not together with a secret file: which one wins would be a guess. For pyramid a
-    /// secret under 64 bytes is warned about, and under 32 refused off loopback.
+    /// secret under 64 bytes is warned about, and under 32 refused off loopback; for
+    /// pyramid-nacl each is exactly 64 hex characters (32 bytes).
     #[arg(
         long = "secret",
         env = "SESI_SECRET",
@@ -265,9 +271,9 @@ impl SameSiteArg {
 /// `sesi cookie ...`.
 #[derive(Debug, Subcommand)]
 pub enum CookieCommand {
-    /// Verify and print a cookie: accessed, created, state, which secret verified it.
+    /// Verify (or decrypt) and print a cookie: accessed, created, state, which key opened it.
     Decode(cookie::DecodeArgs),
-    /// Sign a state (JSON object) into a cookie value Pyramid accepts.
+    /// Sign (or encrypt) a state (JSON object) into a cookie value Pyramid accepts.
     Encode(cookie::EncodeArgs),
 }
 

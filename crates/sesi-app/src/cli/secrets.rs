@@ -38,11 +38,13 @@ pub struct LoadedSecrets {
 
 /// The default secret file of `format`: `$XDG_DATA_HOME/sesi/secret` (else
 /// `$HOME/.local/share/sesi/secret`, else `./.sesi-secret`) for `pyramid`; another format's key
-/// would go to `secret-<format>` beside it, since a key of one format's shape does not fit another.
+/// goes to `secret-<format>` beside it (`secret-pyramid-nacl`), since a key of one format's shape
+/// does not fit another.
 #[must_use]
 pub fn default_secret_path(format: CookieFormatName) -> PathBuf {
     let name = match format {
         CookieFormatName::Pyramid => "secret".to_owned(),
+        other => format!("secret-{}", other.name()),
     };
     let non_empty = |var| std::env::var_os(var).filter(|v| !v.is_empty());
     if let Some(data) = non_empty("XDG_DATA_HOME") {

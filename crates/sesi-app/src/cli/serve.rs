@@ -50,7 +50,9 @@ fn check_secret_strength(
     let Some(shortest) = secrets.iter().map(sesi::Secret::len).min() else {
         return Ok(());
     };
-    let (minimum, recommended) = format.secret_lengths();
+    let Some((minimum, recommended)) = format.secret_lengths() else {
+        return Ok(()); // keys of one exact shape: `build` refuses any other
+    };
     if shortest >= recommended {
         return Ok(());
     }
@@ -127,7 +129,7 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         SecretSource::Generated(path) => tracing::info!(
             path = %path.display(),
-            "no secret configured: generated a random 64-byte secret, readable only by you; it is reused on the next start"
+            "no secret configured: generated a random key for the {format} cookie format, readable only by you; it is reused on the next start"
         ),
     }
     for warning in &loaded.warnings {
@@ -168,9 +170,13 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr().context("listening socket has no address")?;
         tracing::info!(
-            "sesi listening on http://{local} (cookie format {}, hashalg {}, cookie {:?}, sessions in {}, cookie limit {MAX_COOKIE_SIZE} bytes)",
+            "sesi listening on http://{local} (cookie format {}, {}, cookie {:?}, sessions in {}, cookie limit {MAX_COOKIE_SIZE} bytes)",
             settings.cookie_format,
-            settings.hashalg,
+            if settings.cookie_format.encrypts() {
+                "encrypted".to_owned()
+            } else {
+                format!("hashalg {}", settings.hashalg)
+            },
             settings.cookie_name,
             match (&settings.store, settings.spill) {
                 (StoreChoice::Cookie, _) => "the cookie".to_owned(),

@@ -21,6 +21,8 @@ use crate::i18n::Texts;
 pub(crate) struct Report {
     /// The cookie format's name (`pyramid`).
     format: &'static str,
+    /// The format encrypts: the visitor cannot read the cookie.
+    encrypted: bool,
     cookie_header: Option<String>,
     status_name: &'static str,
     status_detail: String,
@@ -83,9 +85,17 @@ pub(crate) fn report(
             // A session-id cookie: its state is in the store, not in the cookie.
             return Report {
                 format: format.name(),
+                encrypted: format.encrypts(),
                 cookie_header,
                 status_name: "session-id",
-                status_detail: format!("a signed session id ({id}); the state is in the store"),
+                status_detail: format!(
+                    "a {} session id ({id}); the state is in the store",
+                    if format.encrypts() {
+                        "encrypted"
+                    } else {
+                        "signed"
+                    }
+                ),
                 verdict_class: "ok",
                 payload: None,
                 size,
@@ -111,6 +121,7 @@ pub(crate) fn report(
     };
     Report {
         format: format.name(),
+        encrypted: format.encrypts(),
         cookie_header,
         status_name: status.name(),
         status_detail: status.to_string(),
@@ -231,6 +242,9 @@ fn storage(state: &AppState, session: &Session) -> String {
         (None, StorageMode::Spill) => {
             "the cookie (it moves to the server-side store if it outgrows 4096 bytes)".to_owned()
         }
+        (None, StorageMode::Cookie) if state.layer.engine().format().encrypts() => {
+            "the encrypted cookie".to_owned()
+        }
         (None, StorageMode::Cookie) => "the signed cookie".to_owned(),
     }
 }
@@ -280,12 +294,22 @@ pub(crate) async fn decode(
 ) -> Result<Html<String>, AppError> {
     let Form(form) =
         form.map_err(|e| AppError::bad_request(format!("bad form: {}", e.body_text())))?;
-    let chrome = Chrome::new(&session, &uri, &headers, false);
+    let mut chrome = Chrome::new(&session, &uri, &headers, false);
     // Accept `name=value` as copied from developer tools, and stray whitespace.
     let pasted = form.cookie.trim();
     let name = &state.layer.cookie_settings().name;
     let pasted = pasted.strip_prefix(&format!("{name}=")).unwrap_or(pasted);
-    let report = report(state.layer.engine(), Some(shorten(pasted)), Some(pasted));
+    let engine = state.layer.engine();
+    let report = if engine.format().encrypts() {
+        // Never a decryption oracle: whoever holds a copy of someone's encrypted cookie must not
+        // be able to read it here. The visitor's own session is on the inspector page.
+        chrome
+            .errors
+            .push(chrome.t.decode_encrypted_refused.to_owned());
+        report(engine, Some(shorten(pasted)), None)
+    } else {
+        report(engine, Some(shorten(pasted)), Some(pasted))
+    };
     render(&DecodePage {
         t: chrome.t,
         flashes: chrome.flashes,

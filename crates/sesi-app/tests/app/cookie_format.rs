@@ -1,12 +1,13 @@
 //! `--cookie-format` (`SESI_COOKIE_FORMAT`): one switch, read the same way by `sesi serve`,
-//! `sesi cookie decode|encode` and `sesi keygen`. Only `pyramid` exists yet; any other name is a
-//! clear usage error that lists the known ones.
+//! `sesi cookie decode|encode` and `sesi keygen`. `pyramid` and `pyramid-nacl` exist (the latter
+//! is tested in `encrypted`); any other name is a clear usage error that lists the known ones.
 
 use crate::support::cookie::{SECRET, decode};
 use crate::support::process::{Run, run_sesi};
 
 /// The message for an unknown name, wherever it is given.
-const UNKNOWN: &str = r#"unknown cookie format "flask": the known formats are pyramid"#;
+const UNKNOWN: &str =
+    r#"unknown cookie format "flask": the known formats are pyramid, pyramid-nacl"#;
 
 /// Exit 2 (usage) with `UNKNOWN` on stderr, and nothing on stdout.
 fn refused(run: &Run) {

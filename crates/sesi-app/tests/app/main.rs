@@ -15,6 +15,7 @@ mod cli_cookie;
 mod cookie_format;
 mod cookie_input;
 mod csrf;
+mod encrypted;
 mod honest_limits;
 mod inspector;
 mod interop;

@@ -125,6 +125,13 @@ pub trait CookieFormat: Send + Sync + fmt::Debug + 'static {
     /// A [`DecodeError`] naming the step that failed; never a panic.
     fn decode(&self, value: &str) -> Result<Decoded, DecodeError>;
 
+    /// Whether the visitor cannot read what the cookie holds (an encrypted format); false for a
+    /// signed one, the default. Tools use it to say so, and never to decrypt a value someone
+    /// pasted (which would make them a decryption oracle for anyone's cookie).
+    fn encrypts(&self) -> bool {
+        false
+    }
+
     /// The record in `value` WITHOUT verifying it, for tools that show what a visitor can read.
     /// `None` when the format hides its content (an encrypted format), which is the default.
     fn read_unverified(&self, value: &str) -> Option<Result<Record, DecodeError>> {

@@ -240,6 +240,10 @@ impl CookieFormat for PyramidNaclFormat {
         })
     }
 
+    fn encrypts(&self) -> bool {
+        true
+    }
+
     /// Encrypted: nothing is readable without a key.
     fn read_unverified(&self, _value: &str) -> Option<Result<Record, DecodeError>> {
         None

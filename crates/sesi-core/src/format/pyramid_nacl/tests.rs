@@ -243,5 +243,12 @@ fn keys_come_from_secrets_and_their_number_is_bounded() {
 fn the_format_hides_its_content_from_tools_without_a_key() {
     let value = format().encode(&record_a());
     assert!(format().read_unverified(&value).is_none());
+    assert!(format().encrypts());
+    assert!(
+        !crate::format::PyramidFormat::with_defaults(&Secrets::new(
+            Secret::new_insecure("x").expect("text")
+        ))
+        .encrypts()
+    );
     assert_eq!(format().name(), "pyramid-nacl");
 }
