@@ -1,8 +1,11 @@
 """Pyramid 2 reference app for sesi's live interop tests.
 
 The seed tutorial (counter, cart, flash, CSRF token) done with the real
-Pyramid ``SignedCookieSessionFactory``, so that cookies it issues can be read
-by sesi and cookies sesi issues can be read by it.
+Pyramid ``SignedCookieSessionFactory`` (or, with PYRAMID_COOKIE_FORMAT set to
+``pyramid-nacl``, pyramid_nacl_session's encrypted sessions configured from
+settings exactly as docs/migrating-from-pyramid.md tells users), so that
+cookies it issues can be read by sesi and cookies sesi issues can be read by
+it.
 
 Run (from the repo root, after scripts/install-test-deps.sh --only python):
 
@@ -10,7 +13,10 @@ Run (from the repo root, after scripts/install-test-deps.sh --only python):
 
 Configuration (environment variables):
 
-    SESI_SECRET           required; the signing secret
+    SESI_SECRET           required; the signing secret (pyramid-nacl: the key,
+                          64 hex characters)
+    PYRAMID_COOKIE_FORMAT default "pyramid"; "pyramid-nacl" for
+                          config.include('pyramid_nacl_session')
     PYRAMID_HASHALG       default sha512
     PYRAMID_SALT          default "pyramid.session."
     PYRAMID_COOKIE_NAME   default "session"
@@ -52,6 +58,7 @@ def settings_from_env():
         sys.exit("SESI_SECRET is required (the session signing secret)")
     return dict(
         secret=secret,
+        cookie_format=os.environ.get("PYRAMID_COOKIE_FORMAT") or "pyramid",
         hashalg=os.environ.get("PYRAMID_HASHALG") or "sha512",
         salt=os.environ.get("PYRAMID_SALT", "pyramid.session."),
         cookie_name=os.environ.get("PYRAMID_COOKIE_NAME") or "session",
@@ -157,19 +164,45 @@ def healthz(request):
 # ---------------------------------------------------------------- app
 
 
+def nacl_settings(s):
+    """The .ini settings docs/migrating-from-pyramid.md gives for pyramid_nacl_session, as the
+    dict Paste would build from them (every value a string, as in an .ini file)."""
+    settings = {
+        "session.secret": s["secret"],
+        "session.serializer": "json",
+        "session.cookie_name": s["cookie_name"],
+        "session.httponly": "false",
+    }
+    if s["timeout"] is not None:
+        settings["session.timeout"] = str(s["timeout"])
+    else:
+        settings["session.timeout"] = None
+    if s["reissue_time"] is not None:
+        settings["session.reissue_time"] = str(s["reissue_time"])
+    else:
+        settings["session.reissue_time"] = None
+    return settings
+
+
 def make_app(settings=None):
     s = settings if settings is not None else settings_from_env()
-    factory = SignedCookieSessionFactory(
-        s["secret"],
-        hashalg=s["hashalg"],
-        salt=s["salt"],
-        cookie_name=s["cookie_name"],
-        timeout=s["timeout"],
-        reissue_time=s["reissue_time"],
-        httponly=False,
-    )
-    with Configurator() as config:
-        config.set_session_factory(factory)
+    if s["cookie_format"] == "pyramid-nacl":
+        config = Configurator(settings=nacl_settings(s))
+        config.include("pyramid_nacl_session")
+    elif s["cookie_format"] == "pyramid":
+        config = Configurator()
+        config.set_session_factory(SignedCookieSessionFactory(
+            s["secret"],
+            hashalg=s["hashalg"],
+            salt=s["salt"],
+            cookie_name=s["cookie_name"],
+            timeout=s["timeout"],
+            reissue_time=s["reissue_time"],
+            httponly=False,
+        ))
+    else:
+        sys.exit(f"PYRAMID_COOKIE_FORMAT must be pyramid or pyramid-nacl, got {s['cookie_format']!r}")
+    with config:
         routes = [
             ("counter", "/counter", "GET", counter),
             ("cart_add", "/cart/add", "POST", cart_add),

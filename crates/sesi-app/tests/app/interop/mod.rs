@@ -6,6 +6,7 @@
 //! Needs `scripts/install-test-deps.sh --only python` (see [`crate::support::pyramid`]).
 
 mod cli;
+mod encrypted;
 mod sessions;
 mod settings;
 

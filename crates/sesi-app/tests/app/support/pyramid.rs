@@ -16,6 +16,7 @@ use super::skip::skip;
 /// Environment variables of `app.py`, cleared so the caller's shell cannot leak in.
 const PYRAMID_VARS: &[&str] = &[
     "SESI_SECRET",
+    "PYRAMID_COOKIE_FORMAT",
     "PYRAMID_HASHALG",
     "PYRAMID_SALT",
     "PYRAMID_COOKIE_NAME",
@@ -53,13 +54,16 @@ fn find_python() -> Result<Python, String> {
         return Err(format!("{} ({origin}) does not exist", exe.display()));
     }
     let probe = Command::new(&exe)
-        .args(["-c", "import pyramid, waitress, webob"])
+        .args([
+            "-c",
+            "import pyramid, waitress, webob, pyramid_nacl_session, nacl",
+        ])
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
     if !probe.status.success() {
         return Err(format!(
-            "{} cannot import pyramid, waitress and webob: {}",
+            "{} cannot import pyramid, waitress, webob, pyramid_nacl_session and nacl: {}",
             exe.display(),
             String::from_utf8_lossy(&probe.stderr).trim()
         ));
@@ -75,7 +79,8 @@ pub fn python() -> Option<Python> {
         Ok(py) => Some(py.clone()),
         Err(why) => {
             skip(&format!(
-                "the Pyramid interop tests need Python with pyramid, waitress and webob: {why} \
+                "the Pyramid interop tests need Python with pyramid, waitress, webob and \
+                 pyramid-nacl-session: {why} \
                  (or point SESI_PYTHON at an interpreter that has them)"
             ));
             None
@@ -123,8 +128,10 @@ impl Python {
 /// Pyramid's `SignedCookieSessionFactory` knobs, given the same way to both servers.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The shared signing secret.
+    /// The shared signing secret (pyramid-nacl: the key, 64 hex characters).
     pub secret: String,
+    /// The cookie format: `pyramid` (default) or `pyramid-nacl` (pyramid_nacl_session).
+    pub format: Option<&'static str>,
     /// `hashalg` (default sha512).
     pub hashalg: Option<&'static str>,
     /// `salt` (default `pyramid.session.`).
@@ -142,6 +149,7 @@ impl Settings {
     pub fn new(secret: &str) -> Self {
         Settings {
             secret: secret.to_owned(),
+            format: None,
             hashalg: None,
             salt: None,
             cookie_name: None,
@@ -153,6 +161,7 @@ impl Settings {
     fn pyramid_env(&self) -> Vec<(&'static str, &str)> {
         let mut env = vec![("SESI_SECRET", self.secret.as_str()), ("PORT", "0")];
         let knobs = [
+            ("PYRAMID_COOKIE_FORMAT", self.format),
             ("PYRAMID_HASHALG", self.hashalg),
             ("PYRAMID_SALT", self.salt),
             ("PYRAMID_COOKIE_NAME", self.cookie_name),
@@ -165,6 +174,7 @@ impl Settings {
 
     fn sesi_args(&self) -> Vec<String> {
         let knobs = [
+            ("--cookie-format", self.format),
             ("--hashalg", self.hashalg),
             ("--salt", self.salt),
             ("--cookie-name", self.cookie_name),
@@ -182,6 +192,17 @@ impl Settings {
         let args = self.sesi_args();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         SesiServer::serve(&[("SESI_SECRET", &self.secret)], &args)
+    }
+
+    /// `sesi serve` with these settings but the keys `secrets` (a rotation list, the first
+    /// current), listening.
+    pub fn serve_sesi_with(&self, secrets: &[&str]) -> SesiServer {
+        let mut args = self.sesi_args();
+        for secret in secrets {
+            args.push(format!("--secret={secret}"));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        SesiServer::serve(&[], &args)
     }
 }
 
