@@ -11,7 +11,8 @@
 #   ROUNDS [1]                 repeat the bench ROUNDS times (bare first each round, the
 #                              others rotating) and print medians over rounds
 #   CLIENTS [32]               concurrent virtual clients (bench, memory)
-#   PEERS ["bare axum-extra tower-sessions actix-session", + pyramid if PYTHON]
+#   PEERS ["bare axum-extra tower-sessions actix-session sesi-lib sesi-lib-sha256 sesi-serve
+#          axum-extra-private actix-session-private sesi-lib-nacl", + pyramid if PYTHON]
 #                              which peers to run, in order
 #   PYTHON                     a python with pyramid + waitress (e.g. .venv/bin/python,
 #                              see scripts/install-test-deps.sh); adds the pyramid peer
@@ -110,19 +111,21 @@ fi
 peer_cmd() {
     local addr="127.0.0.1:$2"
     case "$1" in
-        bare | axum-extra | tower-sessions | actix-session | wrong-counter)
+        bare | actix-bare | axum-extra | axum-extra-private | tower-sessions | actix-session \
+            | actix-session-private | wrong-counter)
             CMD=("$BIN/$1" --addr "$addr") ;;
         pyramid)
             [ -n "${PYTHON:-}" ] || die "the pyramid peer needs PYTHON=/path/to/python"
             CMD=("$PYTHON" "$BENCH_DIR/pyramid/counter_app.py" --addr "$addr") ;;
         # ---------------------------------------------------------- sesi peers
-        #   sesi-lib    a minimal axum app over the library (peers/src/bin/sesi-lib.rs)
+        #   sesi-lib    a minimal axum app over the library (peers/src/bin/sesi-lib.rs);
+        #               sesi-lib-sha256 signs with SHA-256, sesi-lib-nacl encrypts
         #   sesi-serve  the real `sesi serve` binary, built by the root workspace
         #   sesi-memory `sesi serve --store memory` (opt-in: name it in PEERS)
         #   sesi-redis  `sesi serve --store redis://...` (opt-in: name it in PEERS); needs a
         #               running redis-server at SESI_REDIS_URL, else 127.0.0.1:SESI_REDIS_PORT
         #               (default 6379), e.g. from `scripts/redis.sh start`
-        sesi-lib | sesi-lib-sha256)
+        sesi-lib | sesi-lib-sha256 | sesi-lib-nacl)
             CMD=("$BIN/$1" --addr "$addr") ;;
         sesi-serve)
             # The real binary, its counter page at `/`; logging at warn so the log
@@ -279,6 +282,7 @@ select_peers() {
     fi
     PEER_LIST="bare axum-extra tower-sessions actix-session"
     PEER_LIST="$PEER_LIST sesi-lib sesi-lib-sha256 sesi-serve"
+    PEER_LIST="$PEER_LIST axum-extra-private actix-session-private sesi-lib-nacl"
     if [ -n "${PYTHON:-}" ]; then
         PEER_LIST="$PEER_LIST pyramid"
     else

@@ -121,11 +121,12 @@ pub mod bare {
     }
 }
 
-/// The `sesi-lib` peer: axum + the sesi library; the counter lives in a Pyramid-format signed
-/// cookie (HMAC-SHA512), read and written through the `Session` extractor.
+/// The `sesi-lib` peers: axum + the sesi library; the counter lives in a Pyramid-format signed
+/// cookie (HMAC-SHA512, or SHA-256), or a pyramid_nacl_session encrypted one (`sesi-lib-nacl`),
+/// read and written through the `Session` extractor.
 pub mod sesi_lib {
     use axum::{Router, response::Html, routing::get};
-    use sesi::core::DEFAULT_SALT;
+    use sesi::core::{DEFAULT_SALT, NaclKey, PyramidNaclFormat};
     use sesi::{HashAlg, PyramidFormat, Secret, Secrets, Session, SessionLayer};
 
     use super::{COUNTER, SECRET, counter_page};
@@ -153,6 +154,109 @@ pub mod sesi_lib {
         Router::new()
             .route("/", get(counter))
             .layer(SessionLayer::new(format))
+    }
+
+    /// The router encrypting with pyramid_nacl_session's format (XSalsa20-Poly1305), its key the
+    /// first 32 bytes of the bench secret.
+    pub fn router_nacl() -> Router {
+        let mut key = [0u8; 32];
+        key.copy_from_slice(&SECRET[..32]);
+        let format = PyramidNaclFormat::new(NaclKey::from_bytes(key));
+        Router::new()
+            .route("/", get(counter))
+            .layer(SessionLayer::new(format))
+    }
+}
+
+/// The `axum-extra-private` peer: axum + axum-extra's `PrivateCookieJar`; the counter lives in
+/// an encrypted cookie named `counter` (AES-256-GCM via the `cookie` crate).
+pub mod axum_extra_private {
+    use axum::{Router, extract::FromRef, response::Html, routing::get};
+    use axum_extra::extract::cookie::{Cookie, Key, PrivateCookieJar};
+
+    use super::{COUNTER, SECRET, counter_page};
+
+    #[derive(Clone)]
+    struct AppState {
+        key: Key,
+    }
+
+    impl FromRef<AppState> for Key {
+        fn from_ref(state: &AppState) -> Self {
+            state.key.clone()
+        }
+    }
+
+    async fn counter(jar: PrivateCookieJar) -> (PrivateCookieJar, Html<String>) {
+        // A missing, foreign or tampered cookie reads as a new visitor.
+        let n = jar
+            .get(COUNTER)
+            .and_then(|cookie| cookie.value().parse::<u64>().ok())
+            .unwrap_or(0)
+            .saturating_add(1);
+        let cookie = Cookie::build((COUNTER, n.to_string()))
+            .path("/")
+            .http_only(true);
+        (jar.add(cookie), Html(counter_page(n)))
+    }
+
+    /// The router.
+    pub fn router() -> Router {
+        let state = AppState {
+            key: Key::from(SECRET),
+        };
+        Router::new().route("/", get(counter)).with_state(state)
+    }
+}
+
+/// The actix-web peers' handlers and session middleware, shared by their servers and the
+/// in-process driver `inproc-actix`.
+pub mod actix {
+    use actix_session::config::CookieContentSecurity;
+    use actix_session::{Session, SessionMiddleware, storage::CookieSessionStore};
+    use actix_web::cookie::Key;
+    use actix_web::{HttpRequest, HttpResponse, error, http::header};
+
+    use super::{COUNTER, SECRET, counter_page};
+
+    /// `actix-bare`: the plain `counter=N` cookie, no session middleware, no crypto.
+    pub async fn bare_counter(req: HttpRequest) -> HttpResponse {
+        let n = req
+            .cookie(COUNTER)
+            .and_then(|cookie| cookie.value().parse::<u64>().ok())
+            .unwrap_or(0)
+            .saturating_add(1);
+        HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+            .insert_header((header::SET_COOKIE, format!("{COUNTER}={n}; Path=/")))
+            .body(counter_page(n))
+    }
+
+    /// The session peers' page: `counter` in actix-session.
+    ///
+    /// # Errors
+    /// When the session cannot be read or written.
+    pub async fn session_counter(session: Session) -> actix_web::Result<HttpResponse> {
+        let n = session
+            .get::<u64>(COUNTER)
+            .map_err(error::ErrorInternalServerError)?
+            .unwrap_or(0)
+            .saturating_add(1);
+        session
+            .insert(COUNTER, n)
+            .map_err(error::ErrorInternalServerError)?;
+        Ok(HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+            .body(counter_page(n)))
+    }
+
+    /// `CookieSessionStore` with signed or private (encrypted) cookies.
+    #[must_use]
+    pub fn sessions(security: CookieContentSecurity) -> SessionMiddleware<CookieSessionStore> {
+        SessionMiddleware::builder(CookieSessionStore::default(), Key::from(SECRET))
+            .cookie_content_security(security)
+            .cookie_secure(false)
+            .build()
     }
 }
 

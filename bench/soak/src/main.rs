@@ -201,6 +201,9 @@ async fn main() {
             "soak: FAILED (servers alive: {alive}); logs in {}",
             args.work_dir.display()
         );
+        // `exit` runs no destructors: stop the servers and Redis first.
+        drop(servers);
+        drop(redis);
         std::process::exit(1);
     }
     eprintln!("soak: passed");

@@ -3,6 +3,10 @@
 //! and serde_json alone parsing and writing the same payload (the JSON work), and the cost of
 //! rejecting a bad signature or an oversized value.
 //!
+//! PyramidNaclFormat cost (group `nacl_*`): open+decode and encode+seal for the same sessions,
+//! beside the raw cipher on the same plaintext (dryoc's `crypto_secretbox`, the floor), the
+//! 24-byte nonce from the OS, and RustCrypto's `crypto_secretbox` for comparison.
+//!
 //! `cargo bench -p sesi-core --bench codec` (add `-- --warm-up-time 1 --measurement-time 2` for a
 //! quick run).
 
@@ -14,10 +18,15 @@ use std::hint::black_box;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use crypto_secretbox::aead::{AeadInPlace, KeyInit};
+use dryoc::classic::crypto_secretbox::{
+    crypto_secretbox_easy_inplace, crypto_secretbox_open_easy_inplace,
+};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sesi_core::{
-    CookieFormat, DEFAULT_SALT, HashAlg, PyramidFormat, Record, Secret, Secrets, Timestamp,
+    CookieFormat, DEFAULT_SALT, HashAlg, NaclKey, PyramidFormat, PyramidNaclFormat, Record, Secret,
+    Secrets, Timestamp,
 };
 use sha2::Sha512;
 
@@ -73,7 +82,7 @@ fn fixtures() -> Vec<(&'static str, Record)> {
 
 fn codec_benches(c: &mut Criterion) {
     let codec = PyramidFormat::new(&secrets(0), DEFAULT_SALT, HashAlg::Sha512);
-    let keyed = Hmac::<Sha512>::new_from_slice(format!("{DEFAULT_SALT}{SECRET}").as_bytes())
+    let keyed = <Hmac<Sha512> as Mac>::new_from_slice(format!("{DEFAULT_SALT}{SECRET}").as_bytes())
         .expect("any key length");
 
     for (name, record) in fixtures() {
@@ -159,5 +168,64 @@ fn codec_benches(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, codec_benches);
+fn nacl_benches(c: &mut Criterion) {
+    let key = [0x5a_u8; 32];
+    let format = PyramidNaclFormat::new(NaclKey::from_bytes(key));
+    let nonce = [7_u8; 24];
+    let rustcrypto = crypto_secretbox::XSalsa20Poly1305::new((&key).into());
+
+    for (name, record) in fixtures() {
+        let cookie = format.encode(&record);
+        let mut plaintext = Vec::new();
+        record.write_json(&mut plaintext);
+        let label = format!("{} chars, {} payload bytes", cookie.len(), plaintext.len());
+
+        let mut group = c.benchmark_group(format!("nacl_{name}"));
+        group.throughput(Throughput::Bytes(cookie.len() as u64));
+        group.bench_function(BenchmarkId::new("decode_open", &label), |b| {
+            b.iter(|| format.decode(black_box(&cookie)).expect("valid cookie"));
+        });
+        group.bench_function(BenchmarkId::new("encode_seal", &label), |b| {
+            b.iter(|| format.encode(black_box(&record)));
+        });
+        // The floor: the cipher alone, sealing and opening the same plaintext in place.
+        let mut buf = Vec::with_capacity(plaintext.len() + 16);
+        group.bench_function(BenchmarkId::new("secretbox_seal_open_raw", &label), |b| {
+            b.iter(|| {
+                buf.clear();
+                buf.extend_from_slice(black_box(&plaintext));
+                buf.extend_from_slice(&[0; 16]);
+                crypto_secretbox_easy_inplace(&mut buf, &nonce, &key).expect("room for the tag");
+                crypto_secretbox_open_easy_inplace(&mut buf, &nonce, &key).expect("authentic");
+                buf.len()
+            });
+        });
+        group.bench_function(BenchmarkId::new("rustcrypto_seal_open_raw", &label), |b| {
+            b.iter(|| {
+                buf.clear();
+                buf.extend_from_slice(black_box(&plaintext));
+                let nonce = crypto_secretbox::Nonce::from_slice(&nonce);
+                let tag = rustcrypto
+                    .encrypt_in_place_detached(nonce, b"", &mut buf)
+                    .expect("encrypts");
+                rustcrypto
+                    .decrypt_in_place_detached(nonce, b"", &mut buf, &tag)
+                    .expect("authentic");
+                buf.len()
+            });
+        });
+        group.finish();
+    }
+    let mut group = c.benchmark_group("nacl_nonce");
+    group.bench_function("getrandom_24_bytes", |b| {
+        b.iter(|| {
+            let mut nonce = [0_u8; 24];
+            getrandom::fill(&mut nonce).expect("os rng");
+            nonce
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, codec_benches, nacl_benches);
 criterion_main!(benches);

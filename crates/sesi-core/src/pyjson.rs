@@ -292,7 +292,7 @@ mod tests {
                 let differ: Vec<usize> = (0..w.len()).filter(|&i| w[i] != o[i]).collect();
                 proptest::prop_assert_eq!(differ.len(), 1, "{} vs {}", written, oracle);
                 let i = differ[0];
-                proptest::prop_assert!(w[i].abs_diff(o[i]) == 1 && (w[i] - b'0') % 2 == 0,
+                proptest::prop_assert!(w[i].abs_diff(o[i]) == 1 && (w[i] - b'0').is_multiple_of(2),
                     "{} vs {}: not a tie resolved to even", written, oracle);
             }
         }

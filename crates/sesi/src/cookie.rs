@@ -248,10 +248,10 @@ pub(crate) fn find_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         loop {
             let end = memchr::memchr(b';', rest).unwrap_or(rest.len());
             let pair = &rest[..end];
-            if let Some(eq) = memchr::memchr(b'=', pair) {
-                if trim(&pair[..eq]) == name {
-                    found = Some(trim(&pair[eq + 1..]));
-                }
+            if let Some(eq) = memchr::memchr(b'=', pair)
+                && trim(&pair[..eq]) == name
+            {
+                found = Some(trim(&pair[eq + 1..]));
             }
             match rest.get(end + 1..) {
                 Some(next) => rest = next,
@@ -259,8 +259,11 @@ pub(crate) fn find_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
             }
         }
     }
-    // Borrowed when the bytes are UTF-8: one copy either way.
-    found.map(|value| String::from_utf8_lossy(value).into_owned())
+    // One copy either way; the strict check is the fast one for the usual ASCII value.
+    found.map(|value| match std::str::from_utf8(value) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(value).into_owned(),
+    })
 }
 
 #[cfg(test)]

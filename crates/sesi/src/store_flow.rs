@@ -166,10 +166,10 @@ async fn finish<B: From<String>>(
             return store_failed(shared, request, &err, status);
         }
     }
-    if let Some(id) = plan.delete {
-        if let Err(err) = access.call(access.store.delete(id)).await {
-            return store_failed(shared, request, &err, status);
-        }
+    if let Some(id) = plan.delete
+        && let Err(err) = access.call(access.store.delete(id)).await
+    {
+        return store_failed(shared, request, &err, status);
     }
     deliver(shared, request, delivery, status, response)
 }

@@ -3,13 +3,14 @@
 //! profilers: `valgrind --tool=callgrind inproc sesi-lib 20000` counts the instructions the
 //! session layer adds to a request, free of network and scheduler noise.
 //!
-//! Usage: `inproc bare|sesi-lib|sesi-lib-sha256 [REQUESTS]`
+//! Usage: `inproc bare|sesi-lib|sesi-lib-sha256|sesi-lib-nacl|axum-extra-private [REQUESTS]`
+//! (`inproc-actix` does the same for the actix-web peers).
 
 use std::time::Instant;
 
 use axum::body::Body;
 use axum::http::{Request, header};
-use sesi_bench_peers::{bare, sesi_lib};
+use sesi_bench_peers::{axum_extra_private, bare, sesi_lib};
 use tower::ServiceExt;
 
 #[tokio::main(flavor = "current_thread")]
@@ -21,8 +22,13 @@ async fn main() {
         "bare" => bare::router(),
         "sesi-lib" => sesi_lib::router(),
         "sesi-lib-sha256" => sesi_lib::router_with(sesi::HashAlg::Sha256),
+        "sesi-lib-nacl" => sesi_lib::router_nacl(),
+        "axum-extra-private" => axum_extra_private::router(),
         other => {
-            eprintln!("unknown peer {other:?}: use bare, sesi-lib or sesi-lib-sha256");
+            eprintln!(
+                "unknown peer {other:?}: use bare, sesi-lib, sesi-lib-sha256, sesi-lib-nacl or \
+                 axum-extra-private"
+            );
             std::process::exit(2);
         }
     };

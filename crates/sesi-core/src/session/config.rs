@@ -98,14 +98,14 @@ impl SessionConfig {
     #[must_use]
     pub fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
-        if let (Some(timeout), Some(reissue)) = (self.timeout, self.reissue_time) {
-            if reissue >= timeout {
-                warnings.push(format!(
+        if let (Some(timeout), Some(reissue)) = (self.timeout, self.reissue_time)
+            && reissue >= timeout
+        {
+            warnings.push(format!(
                     "reissue_time ({} s) is not below timeout ({} s): a session that is only read expires before it is re-issued",
                     reissue.as_secs(),
                     timeout.as_secs()
                 ));
-            }
         }
         if self.timeout.is_some() && self.reissue_time.is_none() {
             warnings.push(

@@ -2,19 +2,25 @@
 //! cookie value.
 //!
 //! `value = base64url_nopad(nonce || tag || ciphertext)`: a fresh 24-byte nonce from the operating
-//! system, then NaCl's `crypto_secretbox` (XSalsa20-Poly1305, the 16-byte Poly1305 tag first) of
+//! system (fetched 32 at a time, never reused across a fork), then NaCl's `crypto_secretbox` (XSalsa20-Poly1305, the 16-byte Poly1305 tag first) of
 //! the JSON text of `[accessed, created, state]` exactly as Pyramid's `JSONSerializer` writes it,
 //! the same bytes the signed format signs. This is what `EncryptedCookieSessionFactory(secret,
 //! serializer=JSONSerializer())` reads and writes; its default serializer is pickle, which sesi
 //! never reads.
+//!
+//! The cipher is dryoc's libsodium-compatible `crypto_secretbox` (pure Rust). RustCrypto's
+//! `crypto_secretbox` gives the same bytes (the tests seal with it by hand) but its AVX2 Poly1305
+//! costs about four times as much on a cookie-sized message (docs/benchmarks.md).
 
 mod key;
+mod nonce;
 
 pub use key::{NACL_KEY_LEN, NaclKey, NaclKeyError};
 
 use base64::Engine as _;
-use crypto_secretbox::aead::{AeadInPlace, KeyInit};
-use crypto_secretbox::{Nonce, Tag, XSalsa20Poly1305};
+use dryoc::classic::crypto_secretbox::{
+    crypto_secretbox_easy_inplace, crypto_secretbox_open_easy_inplace,
+};
 
 use super::b64::{STRICT_B64, base64_len, decode_base64};
 use super::error::DecodeError;
@@ -61,14 +67,14 @@ const ID_PREFIX: &[u8] = b"sid:";
 /// ```
 #[derive(Clone)]
 pub struct PyramidNaclFormat {
-    boxes: Box<[XSalsa20Poly1305]>,
+    keys: Box<[NaclKey]>,
     fixed_nonce: Option<[u8; NONCE_LEN]>,
 }
 
 impl std::fmt::Debug for PyramidNaclFormat {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PyramidNaclFormat")
-            .field("keys", &self.boxes.len())
+            .field("keys", &self.keys.len())
             .finish_non_exhaustive()
     }
 }
@@ -78,7 +84,7 @@ impl PyramidNaclFormat {
     #[must_use]
     pub fn new(current: NaclKey) -> Self {
         PyramidNaclFormat {
-            boxes: Box::new([cipher(&current)]),
+            keys: Box::new([current]),
             fixed_nonce: None,
         }
     }
@@ -89,12 +95,12 @@ impl PyramidNaclFormat {
     /// # Errors
     /// [`NaclKeyError::NoKey`] or [`NaclKeyError::TooManyKeys`].
     pub fn from_keys(keys: impl IntoIterator<Item = NaclKey>) -> Result<Self, NaclKeyError> {
-        let boxes: Box<[XSalsa20Poly1305]> = keys.into_iter().map(|k| cipher(&k)).collect();
-        match boxes.len() {
+        let keys: Box<[NaclKey]> = keys.into_iter().collect();
+        match keys.len() {
             0 => Err(NaclKeyError::NoKey),
             n if n > 1 + crate::MAX_FALLBACKS => Err(NaclKeyError::TooManyKeys),
             _ => Ok(PyramidNaclFormat {
-                boxes,
+                keys,
                 fixed_nonce: None,
             }),
         }
@@ -112,7 +118,7 @@ impl PyramidNaclFormat {
     /// How many keys decrypt: the current one plus the fallbacks.
     #[must_use]
     pub fn key_count(&self) -> usize {
-        self.boxes.len()
+        self.keys.len()
     }
 
     /// Every value is encrypted under `nonce` instead of a fresh random one, so that tests can
@@ -125,34 +131,27 @@ impl PyramidNaclFormat {
         self
     }
 
-    /// Encrypts the plaintext that follows [`HEADER_LEN`] reserved bytes in `sealed` and writes
-    /// the base64url value into `out`.
-    fn seal(&self, sealed: &mut [u8], out: &mut String) {
-        let (header, plaintext) = sealed.split_at_mut(HEADER_LEN);
-        let (nonce, tag) = header.split_at_mut(NONCE_LEN);
-        match self.fixed_nonce {
-            Some(fixed) => nonce.copy_from_slice(&fixed),
-            None => getrandom::fill(nonce)
-                .expect("the OS random number generator must work to encrypt cookies"),
-        }
-        let sealed_tag = self.boxes[0]
-            .encrypt_in_place_detached(Nonce::from_slice(nonce), b"", plaintext)
-            .expect("secretbox encrypts any plaintext without associated data");
-        tag.copy_from_slice(&sealed_tag);
-        out.clear();
-        out.reserve(base64_len(sealed.len()));
-        STRICT_B64.encode_string(&sealed[..], out);
-    }
-
-    /// Seals a plaintext that `write` appends to the scratch buffer.
+    /// Seals a plaintext that `write` appends to the scratch buffer after the nonce, and writes
+    /// the base64url value: `nonce || tag || ciphertext`.
     fn encode_with(&self, hint: usize, write: impl FnOnce(&mut Vec<u8>)) -> String {
         let mut value = String::new();
-        SCRATCH.with_borrow_mut(|scratch| {
-            scratch.clear();
-            scratch.reserve(HEADER_LEN + hint);
-            scratch.resize(HEADER_LEN, 0);
-            write(scratch);
-            self.seal(scratch, &mut value);
+        SCRATCH.with_borrow_mut(|sealed| {
+            sealed.clear();
+            sealed.reserve(HEADER_LEN + hint);
+            sealed.resize(NONCE_LEN, 0);
+            write(sealed);
+            // Room for the tag, which the in-place seal moves in front of the ciphertext.
+            sealed.extend_from_slice(&[0; TAG_LEN]);
+            let (nonce, boxed) = sealed.split_at_mut(NONCE_LEN);
+            let nonce: &mut [u8; NONCE_LEN] = nonce.try_into().expect("NONCE_LEN bytes");
+            match self.fixed_nonce {
+                Some(fixed) => *nonce = fixed,
+                None => nonce::fresh(nonce),
+            }
+            crypto_secretbox_easy_inplace(boxed, nonce, self.keys[0].bytes())
+                .expect("the buffer holds the tag's room");
+            value.reserve(base64_len(sealed.len()));
+            STRICT_B64.encode_string(&sealed[..], &mut value);
         });
         value
     }
@@ -171,25 +170,18 @@ impl PyramidNaclFormat {
                 min: HEADER_LEN + 1,
             });
         }
-        let (header, ciphertext) = bytes.split_at_mut(HEADER_LEN);
-        let (nonce, tag) = header.split_at(NONCE_LEN);
-        let (nonce, tag) = (Nonce::from_slice(nonce), Tag::from_slice(tag));
-        // A failed attempt leaves the ciphertext as it was: the tag is checked before decrypting.
+        let (nonce, boxed) = bytes.split_at_mut(NONCE_LEN);
+        let nonce: &[u8; NONCE_LEN] = (&*nonce).try_into().expect("NONCE_LEN bytes");
+        // A failed attempt leaves `boxed` as it was: the tag is checked before decrypting. After
+        // a success the plaintext comes first and the tag last.
         let key_index = self
-            .boxes
+            .keys
             .iter()
-            .position(|secretbox| {
-                secretbox
-                    .decrypt_in_place_detached(nonce, b"", ciphertext, tag)
-                    .is_ok()
-            })
+            .position(|key| crypto_secretbox_open_easy_inplace(boxed, nonce, key.bytes()).is_ok())
             .ok_or(DecodeError::BadSignature)?;
-        Ok((ciphertext, key_index))
+        let plaintext_len = boxed.len() - TAG_LEN;
+        Ok((&boxed[..plaintext_len], key_index))
     }
-}
-
-fn cipher(key: &NaclKey) -> XSalsa20Poly1305 {
-    XSalsa20Poly1305::new(key.bytes().into())
 }
 
 impl CookieFormat for PyramidNaclFormat {

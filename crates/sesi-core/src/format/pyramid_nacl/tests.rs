@@ -1,9 +1,12 @@
-//! pyramid-nacl format tests. Values are sealed by hand here (the nonce, the tag, the layout and
-//! the base64 put together with the primitive itself), so that a layout bug shared by the encoder
-//! and the decoder cannot hide; `tests/nacl_vectors.rs` checks both against values PyNaCl made.
+//! pyramid-nacl format tests. Values are sealed by hand here with another implementation of the
+//! cipher (RustCrypto's `crypto_secretbox`; the format uses dryoc's) and the layout put together
+//! in the test, so that a bug shared by the encoder and the decoder cannot hide;
+//! `tests/nacl_vectors.rs` checks both against values PyNaCl made.
 //! Rows refer to `docs/security-checklist.md`.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use crypto_secretbox::aead::{AeadInPlace, KeyInit};
+use crypto_secretbox::{Nonce, XSalsa20Poly1305};
 use serde_json::{Map, Value, json};
 
 use super::*;

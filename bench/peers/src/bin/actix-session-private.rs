@@ -1,0 +1,21 @@
+//! actix-web 4 + actix-session with `CookieSessionStore`: the whole session (a JSON map holding
+//! `counter`) lives in an AES-256-GCM encrypted cookie, as in sesi-lib-nacl.
+
+use actix_session::config::CookieContentSecurity;
+use actix_web::{App, HttpServer, web};
+use sesi_bench_peers::{actix, listen_addr_or_exit};
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    let addr = listen_addr_or_exit();
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(actix::sessions(CookieContentSecurity::Private))
+            .route("/", web::get().to(actix::session_counter))
+    })
+    // One worker: run.sh pins the process to a single core.
+    .workers(1)
+    .bind(addr)?;
+    eprintln!("listening on http://{addr}");
+    server.run().await
+}
