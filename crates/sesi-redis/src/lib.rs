@@ -1,24 +1,45 @@
-//! A Redis [`SessionStore`] for sesi.
+//! A Redis [`SessionStore`] for sesi: one server, a cluster, or a master found through
+//! sentinels, over plain TCP or TLS (rustls).
 //!
-//! Sessions are kept under `<prefix><id hex>` with the session's idle timeout as their time-to-live
-//! (`SET key value PX ttl`); locks under `<prefix>lock:<id hex>` with `SET NX PX` and released by a
-//! compare-and-delete script, so a lock is only ever removed by its holder and a crashed server's
-//! lock ends with its lease. The connection is redis-rs's `ConnectionManager`, which reconnects in
-//! the background after Redis restarts; every command also has a response timeout.
+//! Sessions are kept under `<prefix>{<id hex>}` with the session's idle timeout as their
+//! time-to-live (`SET key value PX ttl`); locks under `<prefix>lock:{<id hex>}` with `SET NX PX`,
+//! released by a compare-and-delete script, so a lock is only ever removed by its holder and a
+//! crashed server's lock ends with its lease. The braces are a hash tag: in a cluster a session
+//! and its lock live in the same slot, so every command and script touches one slot.
+//!
+//! Every command has a response timeout. A single server's connection is redis-rs's
+//! `ConnectionManager`, which reconnects in the background after Redis restarts; a cluster's
+//! follows `MOVED` and `ASK` redirections and slot changes; a sentinel connection asks the
+//! sentinels again when its master breaks or answers `READONLY` (see [`RedisStoreBuilder`]).
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), sesi_core::store::StoreError> {
+//! # async fn run() -> Result<(), sesi_redis::ConnectError> {
 //! use sesi_redis::RedisStore;
-//! let store = RedisStore::connect("redis://127.0.0.1:6379/0").await?;
-//! # let _ = store; Ok(()) }
+//! let single = RedisStore::connect("redis://127.0.0.1:6379/0").await?;
+//! let cluster = RedisStore::connect("redis+cluster://10.0.0.1:7000,10.0.0.2:7000").await?;
+//! let tls = RedisStore::builder("rediss+sentinel://10.0.0.5:26379/mymaster")
+//!     .ca_file("/etc/redis/ca.pem")
+//!     .client_cert("/etc/sesi/redis-client.pem", "/etc/sesi/redis-client.key")
+//!     .connect()
+//!     .await?;
+//! # let _ = (single, cluster, tls); Ok(()) }
 //! ```
 
+mod backend;
+mod sentinel;
+mod target;
+mod tls;
+
 use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands, Script};
 use sesi_core::store::{BoxFuture, LockToken, SessionId, SessionStore, StoreError};
+
+use backend::Backend;
+pub use target::UrlError;
+pub use tls::TlsFiles;
 
 /// Default key prefix.
 pub const DEFAULT_PREFIX: &str = "sesi:";
@@ -26,71 +47,187 @@ pub const DEFAULT_PREFIX: &str = "sesi:";
 /// How long one Redis command may take before it fails.
 pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Sessions in Redis. Cheap to clone; clones share one multiplexed connection.
+/// Releases a lock only while it holds the caller's token.
+const UNLOCK: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+/// Why a store could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The URL is not one sesi takes.
+    #[error("invalid Redis URL: {0}")]
+    Url(UrlError),
+    /// A TLS file could not be read.
+    #[error("cannot read the {what} {}: {source}", path.display())]
+    File {
+        /// Which file.
+        what: &'static str,
+        /// Where.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TLS options do not fit together or with the URL.
+    #[error("Redis TLS: {0}")]
+    Tls(String),
+    /// Redis (or a sentinel, or every cluster seed) refused or did not answer.
+    #[error("cannot reach Redis: {0}")]
+    Unreachable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<ConnectError> for StoreError {
+    fn from(err: ConnectError) -> Self {
+        StoreError::Unavailable(Box::new(err))
+    }
+}
+
+/// Sessions in Redis. Cheap to clone; clones share the connections.
 #[derive(Clone)]
 pub struct RedisStore {
-    connection: ConnectionManager,
+    backend: Arc<Backend>,
     prefix: String,
-    unlock: Script,
 }
 
 impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisStore")
+            .field("mode", &self.backend.mode())
             .field("prefix", &self.prefix)
             .finish_non_exhaustive()
     }
 }
 
-fn unavailable(err: redis::RedisError) -> StoreError {
-    StoreError::Unavailable(Box::new(err))
+/// Options for [`RedisStore`]: the URL, a key prefix, the response timeout and TLS files.
+///
+/// The URL says what to connect to:
+///
+/// | URL | Redis |
+/// |---|---|
+/// | `redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]` | one server |
+/// | `redis+cluster://[AUTH@]HOST:PORT[,HOST:PORT…]` | a cluster, from any of its nodes |
+/// | `redis+sentinel://[AUTH@]HOST[:PORT][,…]/MASTER_NAME[/DB]` | the master the sentinels name |
+///
+/// `rediss`, `rediss+cluster` and `rediss+sentinel` are the same over TLS, verified against the
+/// system's roots or, with [`ca_file`](Self::ca_file), against that CA only. A URL fragment is
+/// refused (redis-rs reads `#insecure` as "do not verify"); no option turns verification off.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct RedisStoreBuilder {
+    url: String,
+    prefix: String,
+    response_timeout: Duration,
+    tls: TlsFiles,
+}
+
+impl RedisStoreBuilder {
+    /// Keys start with `prefix` (default [`DEFAULT_PREFIX`]).
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// How long a command (and a connection attempt) may take (default
+    /// [`DEFAULT_RESPONSE_TIMEOUT`]).
+    pub fn response_timeout(mut self, timeout: Duration) -> Self {
+        self.response_timeout = timeout;
+        self
+    }
+
+    /// Verifies the servers against this CA (PEM) instead of the system's roots.
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls.ca_file = Some(path.into());
+        self
+    }
+
+    /// Presents this client certificate and key (PEM), for servers that ask for one.
+    pub fn client_cert(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.tls.client_cert = Some(cert.into());
+        self.tls.client_key = Some(key.into());
+        self
+    }
+
+    /// Sets every TLS file at once.
+    pub fn tls_files(mut self, files: TlsFiles) -> Self {
+        self.tls = files;
+        self
+    }
+
+    /// Connects.
+    ///
+    /// # Errors
+    /// [`ConnectError`]: a bad URL, unreadable or mismatched TLS files, or Redis not reachable
+    /// now.
+    pub async fn connect(self) -> Result<RedisStore, ConnectError> {
+        let target = target::Target::parse(&self.url).map_err(ConnectError::Url)?;
+        if !target.tls() && !self.tls.is_empty() {
+            return Err(ConnectError::Tls(
+                "TLS files were given for a plain URL: use rediss://, rediss+cluster:// or \
+                 rediss+sentinel://"
+                    .into(),
+            ));
+        }
+        let certificates = self.tls.load()?;
+        if target.tls() {
+            tls::install_crypto_provider();
+        }
+        let backend = Backend::connect(target, certificates, self.response_timeout).await?;
+        Ok(RedisStore {
+            backend: Arc::new(backend),
+            prefix: self.prefix,
+        })
+    }
 }
 
 impl RedisStore {
-    /// Connects to `url` (`redis://HOST:PORT/DB`), with the default prefix and timeouts.
+    /// Options for a store at `url`; finish with [`RedisStoreBuilder::connect`].
+    pub fn builder(url: impl Into<String>) -> RedisStoreBuilder {
+        RedisStoreBuilder {
+            url: url.into(),
+            prefix: DEFAULT_PREFIX.to_owned(),
+            response_timeout: DEFAULT_RESPONSE_TIMEOUT,
+            tls: TlsFiles::default(),
+        }
+    }
+
+    /// Connects to `url` with the default prefix and timeout and no TLS files.
     ///
     /// # Errors
-    /// [`StoreError::Unavailable`] when the URL is invalid or Redis cannot be reached now.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        Self::connect_with(url, DEFAULT_PREFIX, DEFAULT_RESPONSE_TIMEOUT).await
+    /// As [`RedisStoreBuilder::connect`].
+    pub async fn connect(url: &str) -> Result<Self, ConnectError> {
+        Self::builder(url).connect().await
     }
 
     /// Connects with a key prefix and a per-command timeout.
     ///
     /// # Errors
-    /// [`StoreError::Unavailable`] when the URL is invalid or Redis cannot be reached now.
+    /// As [`RedisStoreBuilder::connect`].
     pub async fn connect_with(
         url: &str,
         prefix: &str,
         response_timeout: Duration,
-    ) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(unavailable)?;
-        let config = ConnectionManagerConfig::new()
-            .set_response_timeout(response_timeout)
-            .set_connection_timeout(response_timeout)
-            // Retry a reconnect a few times, quickly, then give up until the next command.
-            .set_number_of_retries(2)
-            .set_max_delay(200);
-        let connection = client
-            .get_connection_manager_with_config(config)
+    ) -> Result<Self, ConnectError> {
+        Self::builder(url)
+            .prefix(prefix)
+            .response_timeout(response_timeout)
+            .connect()
             .await
-            .map_err(unavailable)?;
-        Ok(RedisStore {
-            connection,
-            prefix: prefix.to_owned(),
-            unlock: Script::new(
-                "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end",
-            ),
-        })
     }
 
-    fn key(&self, id: SessionId) -> String {
-        format!("{}{}", self.prefix, id.to_hex())
+    /// The key a session's data lives under.
+    #[must_use]
+    pub fn key(&self, id: SessionId) -> String {
+        format!("{}{{{}}}", self.prefix, id.to_hex())
     }
 
-    fn lock_key(&self, id: SessionId) -> String {
-        format!("{}lock:{}", self.prefix, id.to_hex())
+    /// The key of a session's lock (same hash slot as [`key`](Self::key)).
+    #[must_use]
+    pub fn lock_key(&self, id: SessionId) -> String {
+        format!("{}lock:{{{}}}", self.prefix, id.to_hex())
     }
+}
+
+fn unavailable(err: redis::RedisError) -> StoreError {
+    StoreError::Unavailable(Box::new(err))
 }
 
 fn millis(d: Duration) -> u64 {
@@ -99,9 +236,9 @@ fn millis(d: Duration) -> u64 {
 
 impl SessionStore for RedisStore {
     fn load(&self, id: SessionId) -> BoxFuture<'_, Result<Option<Vec<u8>>, StoreError>> {
-        let mut conn = self.connection.clone();
-        let key = self.key(id);
-        Box::pin(async move { conn.get(key).await.map_err(unavailable) })
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(self.key(id));
+        Box::pin(async move { self.backend.query(&cmd).await.map_err(unavailable) })
     }
 
     fn save(
@@ -110,22 +247,24 @@ impl SessionStore for RedisStore {
         data: Vec<u8>,
         ttl: Option<Duration>,
     ) -> BoxFuture<'_, Result<(), StoreError>> {
-        let mut conn = self.connection.clone();
-        let key = self.key(id);
-        Box::pin(async move {
-            let mut cmd = redis::cmd("SET");
-            cmd.arg(key).arg(data);
-            if let Some(ttl) = ttl {
-                cmd.arg("PX").arg(millis(ttl));
-            }
-            cmd.query_async::<()>(&mut conn).await.map_err(unavailable)
-        })
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.key(id)).arg(data);
+        if let Some(ttl) = ttl {
+            cmd.arg("PX").arg(millis(ttl));
+        }
+        Box::pin(async move { self.backend.query(&cmd).await.map_err(unavailable) })
     }
 
     fn delete(&self, id: SessionId) -> BoxFuture<'_, Result<(), StoreError>> {
-        let mut conn = self.connection.clone();
-        let key = self.key(id);
-        Box::pin(async move { conn.del::<_, ()>(key).await.map_err(unavailable) })
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(self.key(id));
+        Box::pin(async move {
+            self.backend
+                .query::<i64>(&cmd)
+                .await
+                .map(drop)
+                .map_err(unavailable)
+        })
     }
 
     fn try_lock(
@@ -134,30 +273,29 @@ impl SessionStore for RedisStore {
         token: LockToken,
         lease: Duration,
     ) -> BoxFuture<'_, Result<bool, StoreError>> {
-        let mut conn = self.connection.clone();
-        let key = self.lock_key(id);
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.lock_key(id))
+            .arg(token.to_hex())
+            .arg("NX")
+            .arg("PX")
+            .arg(millis(lease));
         Box::pin(async move {
-            let set: Option<String> = redis::cmd("SET")
-                .arg(key)
-                .arg(token.to_hex())
-                .arg("NX")
-                .arg("PX")
-                .arg(millis(lease))
-                .query_async(&mut conn)
-                .await
-                .map_err(unavailable)?;
+            let set: Option<String> = self.backend.query(&cmd).await.map_err(unavailable)?;
             Ok(set.is_some())
         })
     }
 
     fn unlock(&self, id: SessionId, token: LockToken) -> BoxFuture<'_, Result<(), StoreError>> {
-        let mut conn = self.connection.clone();
-        let key = self.lock_key(id);
+        // EVAL rather than EVALSHA: the script is tiny, and a restarted or failed-over server
+        // (or a new cluster node) never answers NOSCRIPT.
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(UNLOCK)
+            .arg(1)
+            .arg(self.lock_key(id))
+            .arg(token.to_hex());
         Box::pin(async move {
-            self.unlock
-                .key(key)
-                .arg(token.to_hex())
-                .invoke_async::<i64>(&mut conn)
+            self.backend
+                .query::<i64>(&cmd)
                 .await
                 .map(drop)
                 .map_err(unavailable)

@@ -6,13 +6,16 @@
 //! are skipped with a `SKIPPED` line elsewhere. Every test works under a key prefix of its own, so
 //! tests running in parallel (or a developer's other data) never collide.
 
-use std::process::{Child, Command, Stdio};
+mod support;
+
 use std::time::{Duration, Instant};
 
 use sesi_core::store::contract::{self, Fixture};
 use sesi_core::store::{BoxFuture, LockToken, SessionId, SessionStore, StoreError};
-use sesi_redis::RedisStore;
+use sesi_redis::{ConnectError, RedisStore};
 use sesi_testkit::free_port;
+use sesi_testkit::redis::{RedisServer, TempDir, Transport};
+use support::{chain, unique_prefix};
 
 fn redis_url() -> String {
     std::env::var("SESI_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
@@ -27,11 +30,6 @@ fn missing(what: &str) {
     ));
 }
 
-/// A key prefix no other test uses.
-fn unique_prefix() -> String {
-    format!("sesi-test:{}:", SessionId::generate().to_hex())
-}
-
 /// A store on the test Redis under a fresh prefix, or `None` (after the notice) when Redis is not
 /// there outside CI.
 async fn connect(prefix: &str) -> Option<RedisStore> {
@@ -39,28 +37,9 @@ async fn connect(prefix: &str) -> Option<RedisStore> {
     match RedisStore::connect_with(&url, prefix, Duration::from_secs(2)).await {
         Ok(store) => Some(store),
         Err(err) => {
-            missing(&format!(
-                "no Redis answers at {url} ({err}: {:?})",
-                err.source_chain()
-            ));
+            missing(&format!("no Redis answers at {url} ({})", chain(&err)));
             None
         }
-    }
-}
-
-trait SourceChain {
-    fn source_chain(&self) -> String;
-}
-
-impl SourceChain for StoreError {
-    fn source_chain(&self) -> String {
-        let mut out = Vec::new();
-        let mut next = std::error::Error::source(self);
-        while let Some(err) = next {
-            out.push(err.to_string());
-            next = err.source();
-        }
-        out.join(": ")
     }
 }
 
@@ -104,7 +83,8 @@ async fn sessions_live_under_the_prefix_with_the_ttl_as_their_pttl() {
     };
     let mut conn = raw().await;
     let id = SessionId::generate();
-    let key = format!("{prefix}{}", id.to_hex());
+    let key = format!("{prefix}{{{}}}", id.to_hex());
+    assert_eq!(store.key(id), key, "the id in braces: a cluster hash tag");
     store
         .save(id, contract::payload("x"), Some(Duration::from_secs(1200)))
         .await
@@ -142,7 +122,8 @@ async fn sessions_live_under_the_prefix_with_the_ttl_as_their_pttl() {
             .await
             .expect("lock")
     );
-    let lock_key = format!("{prefix}lock:{}", id.to_hex());
+    let lock_key = format!("{prefix}lock:{{{}}}", id.to_hex());
+    assert_eq!(store.lock_key(id), lock_key);
     let (holder, pttl): (String, i64) = redis::pipe()
         .cmd("GET")
         .arg(&lock_key)
@@ -213,7 +194,7 @@ async fn connecting_to_a_closed_port_fails_fast_as_unavailable() {
     )
     .await
     .expect_err("nothing listens there");
-    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(matches!(err, ConnectError::Unreachable(_)), "{err:?}");
     assert!(
         start.elapsed() < Duration::from_secs(5),
         "took {:?}",
@@ -221,73 +202,11 @@ async fn connecting_to_a_closed_port_fails_fast_as_unavailable() {
     );
 }
 
-/// A redis-server of this test's own, on a port of its own, so it can be stopped and restarted.
-struct OwnRedis {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl OwnRedis {
-    /// `None` (after the `SKIPPED` line) when redis-server is not installed and skips are allowed.
-    fn start(port: u16) -> Option<Self> {
-        let spawned = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let child = match spawned {
-            Ok(child) => child,
-            Err(err) => {
-                missing(&format!("cannot run redis-server ({err})"));
-                return None;
-            }
-        };
-        let server = OwnRedis {
-            port,
-            child: Some(child),
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !server.answers() {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server on port {port} did not answer PING within 10 s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(server)
-    }
-
-    fn answers(&self) -> bool {
-        use std::io::{Read, Write};
-        let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
-            return false;
-        };
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
-        let mut reply = [0u8; 7];
-        stream.write_all(b"PING\r\n").is_ok()
-            && stream.read_exact(&mut reply).is_ok()
-            && &reply == b"+PONG\r\n"
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 #[tokio::test]
 async fn the_store_fails_while_redis_is_down_and_recovers_when_it_is_back() {
     let port = free_port();
-    let Some(mut redis) = OwnRedis::start(port) else {
+    let dir = TempDir::new("restart");
+    let Some(mut redis) = RedisServer::start(dir.path(), port, Transport::Plain, None, &[]) else {
         return;
     };
     let url = format!("redis://127.0.0.1:{port}");
@@ -321,7 +240,7 @@ async fn the_store_fails_while_redis_is_down_and_recovers_when_it_is_back() {
         );
     }
 
-    let _redis = OwnRedis::start(port).expect("redis-server ran a moment ago");
+    redis.restart();
     let deadline = Instant::now() + Duration::from_secs(10);
     let loaded = loop {
         match store.load(id).await {

@@ -2,6 +2,9 @@
 //! with Pyramid, Chromium and chromedriver, redis-server) is missing, and free ports on
 //! 127.0.0.1. A dev-dependency only; never published.
 
+pub mod certs;
+pub mod redis;
+
 use std::io::Write as _;
 use std::net::TcpListener;
 

@@ -1,0 +1,133 @@
+//! The three ways to reach Redis behind one `query`.
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
+use redis::sentinel::{SentinelClientBuilder, SentinelServerType};
+use redis::{Cmd, ConnectionAddr, FromRedisValue, RedisResult, TlsCertificates, TlsMode};
+
+use crate::ConnectError;
+use crate::sentinel::SentinelConnection;
+use crate::target::{SentinelTarget, Target};
+
+pub(crate) enum Backend {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+    Sentinel(SentinelConnection),
+}
+
+fn unreachable(err: redis::RedisError) -> ConnectError {
+    ConnectError::Unreachable(Box::new(err))
+}
+
+impl Backend {
+    pub(crate) fn mode(&self) -> &'static str {
+        match self {
+            Backend::Single(_) => "single",
+            Backend::Cluster(_) => "cluster",
+            Backend::Sentinel(_) => "sentinel",
+        }
+    }
+
+    pub(crate) async fn connect(
+        target: Target,
+        certificates: Option<TlsCertificates>,
+        timeout: Duration,
+    ) -> Result<Self, ConnectError> {
+        match target {
+            Target::Single { url, .. } => {
+                let client = match certificates {
+                    Some(certs) => redis::Client::build_with_tls(url.as_str(), certs),
+                    None => redis::Client::open(url.as_str()),
+                }
+                .map_err(|err| ConnectError::Tls(err.to_string()))?;
+                let config = ConnectionManagerConfig::new()
+                    .set_response_timeout(timeout)
+                    .set_connection_timeout(timeout)
+                    // Retry a reconnect a few times, quickly, then give up until the next command.
+                    .set_number_of_retries(2)
+                    .set_max_delay(200);
+                let manager = client
+                    .get_connection_manager_with_config(config)
+                    .await
+                    .map_err(unreachable)?;
+                Ok(Backend::Single(manager))
+            }
+            Target::Cluster { nodes, tls } => {
+                let mut builder = ClusterClientBuilder::new(nodes)
+                    .connection_timeout(timeout)
+                    .response_timeout(timeout)
+                    // Redirections and slot refreshes during a resharding or a failover.
+                    .retries(4)
+                    .min_retry_wait(10)
+                    .max_retry_wait(200);
+                if tls {
+                    builder = builder.tls(TlsMode::Secure);
+                }
+                if let Some(certs) = certificates {
+                    builder = builder.certs(certs);
+                }
+                let client = builder
+                    .build()
+                    .map_err(|err| ConnectError::Tls(err.to_string()))?;
+                let connection = client.get_async_connection().await.map_err(unreachable)?;
+                Ok(Backend::Cluster(connection))
+            }
+            Target::Sentinel(target) => {
+                let master = target.master.clone();
+                let client = sentinel_client(target, certificates).map_err(unreachable)?;
+                let connection = SentinelConnection::connect(client, master, timeout)
+                    .await
+                    .map_err(unreachable)?;
+                Ok(Backend::Sentinel(connection))
+            }
+        }
+    }
+
+    pub(crate) async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> RedisResult<T> {
+        match self {
+            Backend::Single(manager) => cmd.query_async(&mut manager.clone()).await,
+            Backend::Cluster(cluster) => cmd.query_async(&mut cluster.clone()).await,
+            Backend::Sentinel(sentinel) => sentinel.query(cmd).await,
+        }
+    }
+}
+
+fn sentinel_client(
+    target: SentinelTarget,
+    certificates: Option<TlsCertificates>,
+) -> RedisResult<redis::sentinel::SentinelClient> {
+    let addrs = target.sentinels.into_iter().map(|(host, port)| {
+        if target.tls {
+            ConnectionAddr::TcpTls {
+                host,
+                port,
+                insecure: false,
+                tls_params: None,
+            }
+        } else {
+            ConnectionAddr::Tcp(host, port)
+        }
+    });
+    let mut builder = SentinelClientBuilder::new(addrs, target.master, SentinelServerType::Master)?
+        .set_client_to_redis_db(target.db);
+    if target.tls {
+        builder = builder
+            .set_client_to_sentinel_tls_mode(TlsMode::Secure)
+            .set_client_to_redis_tls_mode(TlsMode::Secure);
+        if let Some(certs) = certificates {
+            builder = builder
+                .set_client_to_sentinel_certificates(certs.clone())
+                .set_client_to_redis_certificates(certs);
+        }
+    }
+    if let Some(username) = target.username {
+        builder = builder.set_client_to_redis_username(username);
+    }
+    if let Some(password) = target.password {
+        builder = builder.set_client_to_redis_password(password);
+    }
+    builder.build()
+}

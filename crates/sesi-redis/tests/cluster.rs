@@ -1,0 +1,275 @@
+//! `redis+cluster://` against a real three-master cluster made by `redis-cli --cluster create`:
+//! the store contract, the hash-tag layout, traffic that keeps every increment while slots
+//! move between masters, and the same over TLS (`rediss+cluster://`).
+
+mod support;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use sesi_core::store::{LockToken, SessionId, SessionStore};
+use sesi_redis::RedisStore;
+use sesi_testkit::redis::{RedisCluster, Transport};
+use support::{Remote, shared, unique_prefix};
+
+static CLUSTER: Mutex<Weak<RedisCluster>> = Mutex::new(Weak::new());
+
+fn cluster() -> Option<Arc<RedisCluster>> {
+    shared(&CLUSTER, || RedisCluster::start(Transport::Plain))
+}
+
+async fn store(cluster: &RedisCluster, prefix: &str) -> RedisStore {
+    let mut builder = RedisStore::builder(cluster.url())
+        .prefix(prefix)
+        .response_timeout(Duration::from_secs(2));
+    if let Some(certs) = cluster.certs() {
+        builder = builder
+            .ca_file(&certs.ca_cert)
+            .client_cert(&certs.client_cert, &certs.client_key);
+    }
+    builder
+        .connect()
+        .await
+        .expect("the store connects to the cluster")
+}
+
+sesi_core::store_contract_tests!(async {
+    let servers = cluster()?;
+    let store = store(&servers, &unique_prefix()).await;
+    Some(Remote {
+        store,
+        _servers: servers,
+    })
+});
+
+fn keyslot(cluster: &RedisCluster, key: &str) -> u16 {
+    cluster
+        .cli(None, &["cluster".into(), "keyslot".into(), key.into()])
+        .trim()
+        .parse()
+        .expect("CLUSTER KEYSLOT answers a number")
+}
+
+#[tokio::test]
+async fn a_session_and_its_lock_share_a_slot_and_sessions_spread_over_every_master() {
+    let Some(cluster) = cluster() else { return };
+    let store = store(&cluster, &unique_prefix()).await;
+    let mut masters_used = std::collections::BTreeSet::new();
+    for _ in 0..30 {
+        let id = SessionId::generate();
+        let slot = keyslot(&cluster, &store.key(id));
+        assert_eq!(slot, keyslot(&cluster, &store.lock_key(id)), "{id:?}");
+        store
+            .save(id, b"x".to_vec(), Some(Duration::from_secs(60)))
+            .await
+            .expect("save");
+        for node in &cluster.nodes {
+            let count = cluster.cli(
+                Some(node.port()),
+                &["cluster".into(), "countkeysinslot".into(), slot.to_string()],
+            );
+            if count.trim() != "0" {
+                masters_used.insert(node.port());
+            }
+        }
+    }
+    assert_eq!(
+        masters_used.len(),
+        3,
+        "30 sessions land on all three masters"
+    );
+}
+
+/// One increment of a session's counter, as a locked request does it.
+async fn increment(store: &RedisStore, id: SessionId) -> Result<(), String> {
+    let token = LockToken::generate();
+    let mut waited = 0;
+    while !store
+        .try_lock(id, token, Duration::from_secs(5))
+        .await
+        .map_err(|e| format!("lock: {e}"))?
+    {
+        waited += 1;
+        if waited > 500 {
+            return Err("lock never free".into());
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let result = async {
+        let current = match store.load(id).await.map_err(|e| format!("load: {e}"))? {
+            Some(bytes) => String::from_utf8(bytes)
+                .expect("digits")
+                .parse::<u64>()
+                .expect("n"),
+            None => 0,
+        };
+        store
+            .save(
+                id,
+                (current + 1).to_string().into_bytes(),
+                Some(Duration::from_secs(600)),
+            )
+            .await
+            .map_err(|e| format!("save: {e}"))
+    }
+    .await;
+    let unlocked = store
+        .unlock(id, token)
+        .await
+        .map_err(|e| format!("unlock: {e}"));
+    result.and(unlocked)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn increments_through_locks_all_land_while_slots_move_between_masters() {
+    let Some(cluster) = cluster() else { return };
+    let store = store(&cluster, &unique_prefix()).await;
+    let ids: Vec<SessionId> = (0..40).map(|_| SessionId::generate()).collect();
+    let acknowledged: Arc<Vec<AtomicU64>> =
+        Arc::new(ids.iter().map(|_| AtomicU64::new(0)).collect());
+    let failed: Arc<Vec<AtomicU64>> = Arc::new(ids.iter().map(|_| AtomicU64::new(0)).collect());
+    let stop = Arc::new(AtomicBool::new(false));
+    let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+
+    let mut workers = Vec::new();
+    for worker in 0..8 {
+        let (store, ids, acknowledged, failed, stop, errors) = (
+            store.clone(),
+            ids.clone(),
+            acknowledged.clone(),
+            failed.clone(),
+            stop.clone(),
+            errors.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            let mut i = worker;
+            while !stop.load(Ordering::Relaxed) {
+                let n = i % ids.len();
+                match increment(&store, ids[n]).await {
+                    Ok(()) => acknowledged[n].fetch_add(1, Ordering::Relaxed),
+                    Err(err) => {
+                        errors.lock().expect("not poisoned").push(err);
+                        failed[n].fetch_add(1, Ordering::Relaxed)
+                    }
+                };
+                i += 7;
+            }
+        }));
+    }
+
+    // Move a third of the slots from the first master to the second, then half of them on
+    // to the third, while the workers run.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let from = cluster.node_id(cluster.nodes[0].port());
+    let to = cluster.node_id(cluster.nodes[1].port());
+    let third = cluster.node_id(cluster.nodes[2].port());
+    let moves = [(from.clone(), to.clone(), "2000"), (to, third, "1000")];
+    let cluster_for_moves = cluster.clone();
+    let reshard_output = tokio::task::spawn_blocking(move || {
+        let mut out = String::new();
+        for (from, to, slots) in moves {
+            out.push_str(&cluster_for_moves.cli(
+                None,
+                &[
+                    "--cluster".into(),
+                    "reshard".into(),
+                    format!("127.0.0.1:{}", cluster_for_moves.nodes[0].port()),
+                    "--cluster-from".into(),
+                    from,
+                    "--cluster-to".into(),
+                    to,
+                    "--cluster-slots".into(),
+                    slots.into(),
+                    "--cluster-yes".into(),
+                    "--cluster-pipeline".into(),
+                    "10".into(),
+                ],
+            ));
+        }
+        out
+    })
+    .await
+    .expect("reshard thread");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+    for worker in workers {
+        worker.await.expect("worker");
+    }
+    assert!(
+        !reshard_output.contains("[ERR]"),
+        "resharding succeeded:\n{reshard_output}"
+    );
+    assert!(
+        reshard_output.matches("Moving slot").count() >= 2000,
+        "slots moved"
+    );
+
+    let mut total = 0;
+    for (n, id) in ids.iter().enumerate() {
+        let stored = match store.load(*id).await.expect("load after resharding") {
+            Some(bytes) => String::from_utf8(bytes)
+                .expect("digits")
+                .parse::<u64>()
+                .expect("n"),
+            None => 0,
+        };
+        let acked = acknowledged[n].load(Ordering::Relaxed);
+        let failed = failed[n].load(Ordering::Relaxed);
+        // A failed increment may have saved before its error (a lost reply): never more.
+        assert!(
+            acked <= stored && stored <= acked + failed,
+            "session {n}: {acked} acknowledged, {failed} failed, {stored} stored"
+        );
+        total += acked;
+    }
+    let errors = errors.lock().expect("not poisoned");
+    eprintln!(
+        "{total} increments acknowledged, {} failed, while {} slots moved",
+        errors.len(),
+        reshard_output.matches("Moving slot").count()
+    );
+    assert!(
+        total > 500,
+        "traffic ran through the move: {total} increments"
+    );
+    assert!(
+        errors.len() * 100 <= total as usize,
+        "at most 1 % of increments fail while slots move: {} of {total}: {:?}",
+        errors.len(),
+        errors.iter().take(5).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn a_tls_cluster_serves_sessions_and_locks_on_every_master() {
+    let Some(cluster) = RedisCluster::start(Transport::Tls) else {
+        return;
+    };
+    assert!(cluster.url().starts_with("rediss+cluster://"));
+    let store = store(&cluster, &unique_prefix()).await;
+    for n in 0..30u8 {
+        let id = SessionId::generate();
+        store
+            .save(id, vec![n], Some(Duration::from_secs(60)))
+            .await
+            .expect("save over TLS");
+        assert_eq!(store.load(id).await.expect("load"), Some(vec![n]));
+        let token = LockToken::generate();
+        assert!(
+            store
+                .try_lock(id, token, Duration::from_secs(5))
+                .await
+                .expect("lock")
+        );
+        store.unlock(id, token).await.expect("unlock");
+        assert!(
+            store
+                .try_lock(id, token, Duration::from_secs(5))
+                .await
+                .expect("relock")
+        );
+        store.unlock(id, token).await.expect("unlock");
+        store.delete(id).await.expect("delete");
+    }
+}
