@@ -21,13 +21,13 @@ mod headers;
 pub mod i18n;
 pub(crate) mod routes;
 mod settings;
+mod stores;
 
 pub use cookie_format::{CookieFormatName, FormatKeyError, UnknownCookieFormat};
 pub use error::{ApiError, AppError, AppResponder};
 pub use routes::AppState;
-pub use settings::{
-    DEFAULT_PROBATION, MEMORY_STORE_CAPACITY, Settings, SettingsError, StoreChoice,
-};
+pub use settings::{DEFAULT_PROBATION, MEMORY_STORE_CAPACITY, Settings, SettingsError};
+pub use stores::{OpenStoreError, REDIS_SCHEMES, RedisTlsFiles, StoreChoice, redact_url};
 
 use std::sync::Arc;
 

@@ -4,22 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sesi::core::CookieFormat;
-use sesi::core::store::{MemoryStore, SessionStore, StoreError};
+use sesi::core::store::SessionStore;
 use sesi::{HashAlg, LockConfig, SameSite, Secrets, SessionLayer};
 
 use crate::cookie_format::{CookieFormatName, FormatKeyError};
-
-/// Where sessions live.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum StoreChoice {
-    /// In the signed cookie only (Pyramid's way).
-    #[default]
-    Cookie,
-    /// In this process's memory (bounded; lost on restart).
-    Memory,
-    /// In Redis at this URL (`redis://HOST:PORT/DB`).
-    Redis(String),
-}
+use crate::stores::{self, OpenStoreError, RedisTlsFiles, StoreChoice};
 
 /// Sessions the in-process store holds at most, unless `--store-capacity` says otherwise.
 pub const MEMORY_STORE_CAPACITY: usize = 100_000;
@@ -69,6 +58,8 @@ pub struct Settings {
     pub max_session_bytes: usize,
     /// With a store (not spill): still read whole-session cookies, a migration window.
     pub accept_cookie_sessions: bool,
+    /// With a `rediss…` store: the CA and client certificate files.
+    pub redis_tls: RedisTlsFiles,
 }
 
 impl Settings {
@@ -95,6 +86,7 @@ impl Settings {
             probation: Some(DEFAULT_PROBATION),
             max_session_bytes: sesi::core::session::DEFAULT_MAX_STORED_SIZE,
             accept_cookie_sessions: false,
+            redis_tls: RedisTlsFiles::default(),
         }
     }
 
@@ -110,27 +102,16 @@ impl Settings {
     /// Opens the configured store (connects to Redis), or `None` for cookie sessions.
     ///
     /// # Errors
-    /// [`StoreError`] when Redis cannot be reached, or was asked for in a build without the
-    /// `redis` feature.
-    pub async fn open_store(&self) -> Result<Option<Arc<dyn SessionStore>>, StoreError> {
-        match &self.store {
-            StoreChoice::Cookie => Ok(None),
-            StoreChoice::Memory => Ok(Some(Arc::new(MemoryStore::new(self.store_capacity)))),
-            #[cfg(feature = "redis")]
-            StoreChoice::Redis(url) => {
-                let store = sesi_redis::RedisStore::connect_with(
-                    url,
-                    sesi_redis::DEFAULT_PREFIX,
-                    self.store_timeout,
-                )
-                .await?;
-                Ok(Some(Arc::new(store)))
-            }
-            #[cfg(not(feature = "redis"))]
-            StoreChoice::Redis(_) => Err(StoreError::Unavailable(
-                "this build of sesi has no Redis support (feature `redis`)".into(),
-            )),
-        }
+    /// [`OpenStoreError`]: a bad Redis setting, Redis not reachable, or Redis asked for in a
+    /// build without the `redis` feature.
+    pub async fn open_store(&self) -> Result<Option<Arc<dyn SessionStore>>, OpenStoreError> {
+        stores::open(
+            &self.store,
+            self.store_capacity,
+            self.store_timeout,
+            &self.redis_tls,
+        )
+        .await
     }
 
     /// The session layer these settings describe.

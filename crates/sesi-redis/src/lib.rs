@@ -178,6 +178,14 @@ impl RedisStoreBuilder {
     }
 }
 
+/// Checks that `url` is one [`RedisStoreBuilder`] takes, without connecting.
+///
+/// # Errors
+/// [`UrlError`] saying what is wrong.
+pub fn check_url(url: &str) -> Result<(), UrlError> {
+    target::Target::parse(url).map(drop)
+}
+
 impl RedisStore {
     /// Options for a store at `url`; finish with [`RedisStoreBuilder::connect`].
     pub fn builder(url: impl Into<String>) -> RedisStoreBuilder {

@@ -116,10 +116,36 @@ pub struct ServeArgs {
     pub session: SessionArgs,
 
     /// Where sessions live: `cookie` (the whole session in the signed cookie, Pyramid's way),
-    /// `memory` (this process only; lost on restart) or `redis://HOST:PORT[/DB]` (shared by every
-    /// server). With a store the cookie carries only a signed random session id.
+    /// `memory` (this process only; lost on restart), or Redis, shared by every server:
+    /// `redis://HOST:PORT[/DB]`, `redis+cluster://HOST:PORT[,HOST:PORT...]` or
+    /// `redis+sentinel://HOST:PORT[,...]/MASTER_NAME[/DB]`, and `rediss...` for each over TLS.
+    /// With a store the cookie carries only a signed random session id.
     #[arg(long, env = "SESI_STORE", default_value = "cookie", value_parser = parse_store)]
     pub store: StoreChoice,
+
+    /// With a `rediss...` store: verify Redis against this CA (PEM) instead of the system's
+    /// roots (it replaces them: a server signed by a public CA then fails).
+    #[arg(long, env = "SESI_REDIS_CA_FILE", value_name = "PEM")]
+    pub redis_ca_file: Option<PathBuf>,
+
+    /// With a `rediss...` store: present this client certificate (PEM), for a Redis with
+    /// `tls-auth-clients yes`. Needs --redis-client-key.
+    #[arg(
+        long,
+        env = "SESI_REDIS_CLIENT_CERT",
+        value_name = "PEM",
+        requires = "redis_client_key"
+    )]
+    pub redis_client_cert: Option<PathBuf>,
+
+    /// The client certificate's private key (PEM). Needs --redis-client-cert.
+    #[arg(
+        long,
+        env = "SESI_REDIS_CLIENT_KEY",
+        value_name = "PEM",
+        requires = "redis_client_cert"
+    )]
+    pub redis_client_key: Option<PathBuf>,
 
     /// With --store: keep each session in its cookie while it fits in 4096 bytes and move it to
     /// the store only when it does not (and back when it shrinks).
@@ -174,16 +200,7 @@ pub struct ServeArgs {
 }
 
 fn parse_store(s: &str) -> Result<StoreChoice, String> {
-    match s {
-        "cookie" | "none" => Ok(StoreChoice::Cookie),
-        "memory" => Ok(StoreChoice::Memory),
-        url if url.starts_with("redis://") || url.starts_with("rediss://") => {
-            Ok(StoreChoice::Redis(url.to_owned()))
-        }
-        other => Err(format!(
-            "{other:?} is not a store: use cookie, memory or redis://HOST:PORT[/DB]"
-        )),
-    }
+    s.parse()
 }
 
 /// Session settings shared with Pyramid's `SignedCookieSessionFactory`.

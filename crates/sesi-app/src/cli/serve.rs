@@ -9,7 +9,7 @@ use sesi::{MAX_COOKIE_SIZE, Secrets};
 use tokio::net::TcpListener;
 
 use super::{SecretSource, ServeArgs, SessionArgs, load_secrets};
-use crate::{CookieFormatName, Settings, StoreChoice};
+use crate::{CookieFormatName, RedisTlsFiles, Settings, StoreChoice, redact_url};
 
 impl SessionArgs {
     /// The app settings these arguments describe, with `secrets`.
@@ -35,6 +35,7 @@ impl SessionArgs {
             probation: Some(crate::DEFAULT_PROBATION),
             max_session_bytes: sesi::core::session::DEFAULT_MAX_STORED_SIZE,
             accept_cookie_sessions: false,
+            redis_tls: RedisTlsFiles::default(),
         }
     }
 }
@@ -93,16 +94,6 @@ fn resolve_addr(text: &str) -> anyhow::Result<SocketAddr> {
     addrs.next().with_context(bad)
 }
 
-/// A Redis URL for logs and messages: the password (and user) replaced by `***`.
-fn redact_url(url: &str) -> String {
-    match (url.split_once("://"), url.rfind('@')) {
-        (Some((scheme, _)), Some(at)) if at > scheme.len() + 3 => {
-            format!("{scheme}://***@{}", &url[at + 1..])
-        }
-        _ => url.to_owned(),
-    }
-}
-
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -145,8 +136,20 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         probation: args.probation.0,
         max_session_bytes: args.max_session_bytes,
         accept_cookie_sessions: args.accept_cookie_sessions,
+        redis_tls: RedisTlsFiles {
+            ca_file: args.redis_ca_file.clone(),
+            client_cert: args.redis_client_cert.clone(),
+            client_key: args.redis_client_key.clone(),
+        },
         ..args.session.settings(secrets)
     };
+    if settings.redis_tls != RedisTlsFiles::default()
+        && !matches!(settings.store, StoreChoice::Redis(_))
+    {
+        bail!(
+            "--redis-ca-file and --redis-client-cert/--redis-client-key need a Redis store: add --store rediss://HOST:PORT"
+        );
+    }
     if settings.store == StoreChoice::Cookie && (settings.spill || settings.lock) {
         bail!("--spill and --lock need a store: add --store memory or --store redis://HOST:PORT");
     }
@@ -160,10 +163,7 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let store = settings.open_store().await.with_context(|| match &settings.store {
-            StoreChoice::Redis(url) => format!("cannot reach Redis at {}: is redis-server running?", redact_url(url)),
-            _ => "cannot open the session store".to_owned(),
-        })?;
+        let store = settings.open_store().await?;
         let app = crate::app_with_store(&settings, store).context("invalid session settings")?;
         let listener = TcpListener::bind(addr)
             .await
@@ -228,19 +228,6 @@ mod tests {
 
     fn secrets(text: &str) -> Secrets {
         Secrets::new(sesi::Secret::new_insecure(text).expect("non-empty"))
-    }
-
-    #[test]
-    fn redis_passwords_never_reach_logs() {
-        assert_eq!(
-            redact_url("redis://:hunter2pass@127.0.0.1:6379/0"),
-            "redis://***@127.0.0.1:6379/0"
-        );
-        assert_eq!(redact_url("rediss://user:pw@host/1"), "rediss://***@host/1");
-        assert_eq!(
-            redact_url("redis://127.0.0.1:6379"),
-            "redis://127.0.0.1:6379"
-        );
     }
 
     #[test]

@@ -144,7 +144,7 @@ async fn in_redis_a_new_session_lives_for_the_probation_and_a_returning_one_for_
     let sesi = serve(&redis.url(), &["--probation", "5"]);
     let visitor = sesi.visitor();
     let pttl = |cookie: String| {
-        let key = format!("sesi:{}", id_of(&cookie).to_hex());
+        let key = format!("sesi:{{{}}}", id_of(&cookie).to_hex());
         integer(
             &redis
                 .command(&format!("PTTL {key}"))

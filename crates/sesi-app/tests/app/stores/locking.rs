@@ -57,7 +57,7 @@ async fn with_lock_a_request_waits_for_a_lock_held_elsewhere_until_its_lease_end
     let token = browser.token().await;
     assert_eq!(browser.count(&token).await, 1);
     let lock = format!(
-        "sesi:lock:{}",
+        "sesi:lock:{{{}}}",
         id_of(&browser.cookie().expect("a cookie")).to_hex()
     );
     assert_eq!(
@@ -99,7 +99,7 @@ async fn with_lock_a_lock_held_past_the_wait_answers_503_and_changes_nothing() {
     let token = browser.token().await;
     assert_eq!(browser.count(&token).await, 1);
     let cookie = browser.cookie().expect("a cookie");
-    let lock = format!("sesi:lock:{}", id_of(&cookie).to_hex());
+    let lock = format!("sesi:lock:{{{}}}", id_of(&cookie).to_hex());
 
     // Another server holds the lock far longer than a request waits (5 s, `--lock`'s default).
     assert_eq!(

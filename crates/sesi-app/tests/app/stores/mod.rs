@@ -11,6 +11,7 @@ mod locking;
 mod outages;
 mod shared;
 mod storage;
+mod topologies;
 
 use crate::support::cookie::SECRET;
 use crate::support::http::{Reply, Visitor};

@@ -62,7 +62,7 @@ async fn two_servers_sharing_redis_serve_one_visitor_alternately_with_nothing_lo
     assert_eq!(redis.keys(), 1, "one session in Redis");
     assert_eq!(
         redis
-            .command(&format!("EXISTS sesi:{}", id.to_hex()))
+            .command(&format!("EXISTS sesi:{{{}}}", id.to_hex()))
             .as_deref(),
         Some(":1"),
         "under the cookie's id"

@@ -93,7 +93,7 @@ async fn the_idle_timeout_is_the_keys_ttl_in_redis_and_an_idle_session_is_gone_a
     let browser = sesi.visitor();
     assert_eq!(browser.visit().await, 1);
     let cookie = browser.cookie().expect("a session cookie");
-    let key = format!("sesi:{}", id_of(&cookie).to_hex());
+    let key = format!("sesi:{{{}}}", id_of(&cookie).to_hex());
     let ttl = integer(
         &redis
             .command(&format!("PTTL {key}"))
@@ -125,7 +125,7 @@ async fn the_database_in_the_redis_url_is_the_one_used() {
     assert_eq!(browser.visit().await, 1);
     assert_eq!(browser.visit().await, 2);
     let key = format!(
-        "sesi:{}",
+        "sesi:{{{}}}",
         id_of(&browser.cookie().expect("a cookie")).to_hex()
     );
     assert_eq!(redis.keys(), 0, "nothing in database 0");
