@@ -29,6 +29,8 @@ pub(crate) fn finish<B: From<String>>(
     request: &RequestHead,
     response: Response<B>,
 ) -> Response<B> {
+    // From here on a write (by a task that kept the session) would reach nobody: refused.
+    lifecycle.close();
     if !lifecycle.is_touched() {
         return untouched(lifecycle, response);
     }

@@ -49,7 +49,8 @@ axum::serve(listener, app).await?;
 //! [`Session`] is the handler's whole API (`get`, `insert`, `update`, `flash`, `get_csrf_token`,
 //! `invalidate`, ...); what the middleware does at the end of a request is not reachable from
 //! it. Without `axum`, tower users take the session from the request's extensions with
-//! [`Session::from_extensions`].
+//! [`Session::load_from`] (async: a session kept in a store is read from it on first use, so a
+//! request whose handler never asks costs the store nothing).
 
 mod cookie;
 mod cookie_flow;
@@ -76,7 +77,9 @@ pub use store_access::LockConfig;
 /// The engine crate, for format-level work (decoding a cookie in a tool, a custom clock).
 pub use sesi_core as core;
 #[cfg(feature = "axum")]
-pub use sesi_core::session::MissingSessionLayer;
+pub use sesi_core::session::{
+    LazySession, MissingSessionLayer, SessionRejection, SessionUnavailable,
+};
 pub use sesi_core::{
     Clock, CookieFormat, CookieStatus, HashAlg, MAX_COOKIE_SIZE, ManualClock, PyramidFormat,
     Secret, SecretError, Secrets, Session, SessionError,

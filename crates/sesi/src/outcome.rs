@@ -102,6 +102,16 @@ pub(crate) fn untouched<B>(lifecycle: &Lifecycle, mut response: Response<B>) -> 
     response
 }
 
+/// A store-backed request whose handler never asked for its session: nothing was read, nothing
+/// is owed.
+pub(crate) fn outcome_without_session<B>(mut response: Response<B>) -> Response<B> {
+    response.extensions_mut().insert(SessionOutcome {
+        status: None,
+        action: CookieAction::None,
+    });
+    response
+}
+
 /// The incoming cookie's status, logged at debug when the cookie was discarded.
 pub(crate) fn judged_status(lifecycle: &Lifecycle) -> CookieStatus {
     let status = lifecycle.status();

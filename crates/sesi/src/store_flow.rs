@@ -1,19 +1,25 @@
 //! The request lifecycle when sessions live in a server-side store (or spill over into one):
-//! lock (optional) -> load -> handler -> save or delete -> cookie -> unlock. Every store call is
-//! bounded by a timeout; when the store fails, a request that used the session gets the
-//! responder's answer (a 503 by default) and the browser's cookie is left alone.
+//! handler asks -> lock (optional) -> load -> handler -> save or delete -> cookie -> unlock.
+//! The store is read lazily: only when the handler first asks for the session (the axum
+//! extractor, or `Session::load_from`), so a route that never does sends no store command.
+//! Every store call is bounded by a timeout; when the store fails, a request that asked for the
+//! session gets the responder's answer (a 503 by default) and the browser's cookie is left
+//! alone.
 
 use std::sync::Arc;
 
 use http::{Request, Response};
-use sesi_core::session::{Incoming, Lifecycle, StorageMode};
-use sesi_core::store::StoreError;
+use sesi_core::session::{
+    Incoming, LazySession, Lifecycle, LoadSession, Session, SessionUnavailable, StorageMode,
+};
+use sesi_core::store::{BoxFuture, SessionId, StoreError};
 use sesi_core::{CookieContent, CookieStatus, Decoded, Record};
 use tower_service::Service;
 
 use crate::cookie::find_cookie;
 use crate::outcome::{
-    CookieAction, conclude, deliver, judged_status, prepare, skips_saving, store_failed, untouched,
+    CookieAction, conclude, deliver, judged_status, outcome_without_session, prepare, skips_saving,
+    store_failed, untouched,
 };
 use crate::responder::RequestHead;
 use crate::shared::Shared;
@@ -35,77 +41,171 @@ where
         .expect("the store path only runs with a store configured");
     let head = RequestHead::new(req.method().clone(), req.uri().clone());
     let raw = find_cookie(req.headers(), &shared.cookie.name);
-    let (lifecycle, held, failure) = load(&shared, access, raw.as_deref()).await;
-    if let Some(err) = failure.as_ref().filter(|_| !req.method().is_safe()) {
-        // A state-changing request whose session could not be loaded: refuse it before the
-        // handler runs, so nothing it does outside the session happens twice on a retry.
-        let response = store_failed(&shared, &head, err, CookieStatus::StoreUnavailable);
-        access.release(held).await;
-        return Ok(response);
+    match first_step(&shared, access, raw.as_deref()) {
+        Start::Now(lifecycle) => {
+            req.extensions_mut().insert(lifecycle.session().clone());
+            let result = inner.call(req).await;
+            lifecycle.close();
+            match result {
+                Ok(response) => {
+                    Ok(finish(&shared, access, &lifecycle, &head, None, response).await)
+                }
+                Err(err) => Err(err),
+            }
+        }
+        Start::FromStore { id, key_index } => {
+            let loader = Arc::new(StoreLoader {
+                shared: Arc::clone(&shared),
+                id,
+                key_index,
+                state: tokio::sync::Mutex::new(LoaderState::Pending),
+            });
+            req.extensions_mut()
+                .insert(LazySession::new(Arc::clone(&loader) as Arc<dyn LoadSession>));
+            let result = inner.call(req).await;
+            let Some(loaded) = loader.end().await else {
+                // The handler never asked for its session: not one store command was sent.
+                return result.map(|response| outcome_without_session(response));
+            };
+            loaded.lifecycle.close();
+            let response = match result {
+                Ok(response) => Ok(finish(
+                    &shared,
+                    access,
+                    &loaded.lifecycle,
+                    &head,
+                    loaded.failure,
+                    response,
+                )
+                .await),
+                Err(err) => Err(err),
+            };
+            access.release(loaded.held).await;
+            response
+        }
     }
-    req.extensions_mut().insert(lifecycle.session().clone());
-    let result = inner.call(req).await;
-    let response = match result {
-        Ok(response) => Ok(finish(&shared, access, &lifecycle, &head, failure, response).await),
-        Err(err) => Err(err),
-    };
-    access.release(held).await;
-    response
 }
 
-/// The request's session as the store (or the cookie itself) holds it, the lock taken for it,
-/// and the store's failure if it could not be read.
-async fn load(
-    shared: &Shared,
-    access: &StoreAccess,
-    raw: Option<&str>,
-) -> (Lifecycle, Option<HeldLock>, Option<StoreError>) {
+/// How a request's session starts: at once, from its cookie alone, or from the store.
+enum Start {
+    Now(Lifecycle),
+    FromStore { id: SessionId, key_index: usize },
+}
+
+/// Reads the cookie (no I/O): a session that needs no store starts now; an id waits for the
+/// handler to ask.
+fn first_step(shared: &Shared, access: &StoreAccess, raw: Option<&str>) -> Start {
     let engine = &shared.engine;
-    let begin = |incoming, id| Lifecycle::begin_loaded(engine, incoming, id);
-    let decoded = match raw.map(|raw| engine.format().decode(raw)) {
-        None => {
-            return (
-                begin(Incoming::Missing(CookieStatus::Absent), None),
-                None,
-                None,
-            );
-        }
-        Some(Err(err)) => return (begin(Incoming::Missing(err.into()), None), None, None),
-        Some(Ok(decoded)) => decoded,
-    };
-    let (id, key_index) = match decoded {
+    let begin = |incoming| Start::Now(Lifecycle::begin_loaded(engine, incoming, None));
+    match raw.map(|raw| engine.format().decode(raw)) {
+        None => begin(Incoming::Missing(CookieStatus::Absent)),
+        Some(Err(err)) => begin(Incoming::Missing(err.into())),
         // A whole-session cookie: spill-over's own, or, when the layer accepts them during a
         // migration, a visitor's from before the store was configured; it loads as usual and
         // moves to the store on its next write if it must. Store mode refuses it otherwise: a
         // store could not revoke it.
-        Decoded {
+        Some(Ok(Decoded {
             content: CookieContent::State(record),
             key_index,
-        } => {
+        })) => {
             let accepted =
                 access.accept_cookie_sessions || shared.engine.storage() == StorageMode::Spill;
-            let incoming = if accepted {
+            begin(if accepted {
                 Incoming::Found { record, key_index }
             } else {
                 Incoming::Missing(CookieStatus::WholeSessionRefused)
-            };
-            return (begin(incoming, None), None, None);
+            })
         }
-        Decoded {
+        Some(Ok(Decoded {
             content: CookieContent::Id(id),
             key_index,
-        } => (id, key_index),
+        })) => Start::FromStore { id, key_index },
+    }
+}
+
+/// A session read from the store on first use; see [`LazySession`].
+struct StoreLoader {
+    shared: Arc<Shared>,
+    id: SessionId,
+    key_index: usize,
+    state: tokio::sync::Mutex<LoaderState>,
+}
+
+enum LoaderState {
+    Pending,
+    Loaded(Loaded),
+    /// The request is over: a load now would lock and read for nobody.
+    Ended,
+}
+
+/// A session as the store gave it, the lock taken for it, and the store's failure if any.
+struct Loaded {
+    lifecycle: Lifecycle,
+    held: Option<HeldLock>,
+    failure: Option<StoreError>,
+}
+
+impl Loaded {
+    fn session(&self) -> Result<Session, SessionUnavailable> {
+        match self.failure {
+            None => Ok(self.lifecycle.session().clone()),
+            Some(_) => Err(SessionUnavailable),
+        }
+    }
+}
+
+impl LoadSession for StoreLoader {
+    fn load(&self) -> BoxFuture<'_, Result<Session, SessionUnavailable>> {
+        Box::pin(async move {
+            let mut state = self.state.lock().await;
+            match &*state {
+                LoaderState::Loaded(loaded) => return loaded.session(),
+                LoaderState::Ended => {
+                    tracing::error!(
+                        "a session was loaded after its request ended; refused (load it before \
+                         the handler returns)"
+                    );
+                    return Err(SessionUnavailable);
+                }
+                LoaderState::Pending => {}
+            }
+            let loaded = load(&self.shared, self.id, self.key_index).await;
+            let session = loaded.session();
+            *state = LoaderState::Loaded(loaded);
+            session
+        })
+    }
+}
+
+impl StoreLoader {
+    /// Ends the request's use of the loader (waiting for a load in progress) and hands back
+    /// what was loaded, if anything.
+    async fn end(&self) -> Option<Loaded> {
+        let mut state = self.state.lock().await;
+        match std::mem::replace(&mut *state, LoaderState::Ended) {
+            LoaderState::Loaded(loaded) => Some(loaded),
+            LoaderState::Pending | LoaderState::Ended => None,
+        }
+    }
+}
+
+/// Locks (when configured) and reads the session `id` from the store.
+async fn load(shared: &Shared, id: SessionId, key_index: usize) -> Loaded {
+    let access = shared
+        .store
+        .as_ref()
+        .expect("the store path only runs with a store configured");
+    let engine = &shared.engine;
+    let begin = |incoming, id| Lifecycle::begin_loaded(engine, incoming, id);
+    let unavailable = |held, err| Loaded {
+        lifecycle: begin(Incoming::Missing(CookieStatus::StoreUnavailable), None),
+        held,
+        failure: Some(err),
     };
     let held = match access.lock {
         Some(lock) => match access.acquire(id, lock).await {
             Ok(held) => Some(held),
-            Err(err) => {
-                return (
-                    begin(Incoming::Missing(CookieStatus::StoreUnavailable), None),
-                    None,
-                    Some(err),
-                );
-            }
+            Err(err) => return unavailable(None, err),
         },
         None => None,
     };
@@ -118,15 +218,13 @@ async fn load(
             }
         },
         Ok(None) => begin(Incoming::Missing(CookieStatus::UnknownSession), None),
-        Err(err) => {
-            return (
-                begin(Incoming::Missing(CookieStatus::StoreUnavailable), None),
-                held,
-                Some(err),
-            );
-        }
+        Err(err) => return unavailable(held, err),
     };
-    (lifecycle, held, None)
+    Loaded {
+        lifecycle,
+        held,
+        failure: None,
+    }
 }
 
 /// The plan's store steps first (a failed one ends the request there), then its cookie.
@@ -138,11 +236,19 @@ async fn finish<B: From<String>>(
     failure: Option<StoreError>,
     response: Response<B>,
 ) -> Response<B> {
+    if let Some(err) = failure {
+        // The store failed when the handler asked for the session. A handler that took
+        // `Result<Session, SessionRejection>` and still answered with a success keeps its
+        // answer (say, a page that works without a session); any other answer, the extractor's
+        // rejection included, becomes the responder's.
+        let status = response.status();
+        if status.is_success() || status.is_redirection() {
+            return untouched(lifecycle, response);
+        }
+        return store_failed(shared, request, &err, lifecycle.status());
+    }
     if !lifecycle.is_touched() {
         return untouched(lifecycle, response);
-    }
-    if let Some(err) = failure {
-        return store_failed(shared, request, &err, lifecycle.status());
     }
     let status = judged_status(lifecycle);
     if skips_saving(shared, &response) {

@@ -4,11 +4,11 @@
 //! is a 403 that changes nothing.
 
 use axum::extract::{Form, FromRequest, FromRequestParts, Request};
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use sesi::Session;
+use sesi::{Session, SessionRejection};
 
 use crate::error::{ApiError, AppError};
 
@@ -35,7 +35,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequest<S> for CsrfForm<T> 
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let session = session_of(req.extensions())?;
+        let session = session_of(req.extensions()).await?;
         let header = header_token(req.headers());
         let Form(form) = Form::<WithToken<T>>::from_request(req, state)
             .await
@@ -52,18 +52,29 @@ impl<S: Send + Sync> FromRequestParts<S> for CsrfHeader {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let session = session_of(&parts.extensions).map_err(AppError::json)?;
+        let session = session_of(&parts.extensions)
+            .await
+            .map_err(AppError::json)?;
         check(&session, [header_token(&parts.headers).as_deref()]).map_err(AppError::json)?;
         Ok(CsrfHeader)
     }
 }
 
-fn session_of(extensions: &axum::http::Extensions) -> Result<Session, AppError> {
-    Session::from_extensions(extensions).ok_or_else(|| {
-        AppError::internal(
-            &"a CSRF check ran outside the session layer; is SessionLayer installed?",
-        )
-    })
+/// The request's session, read from the store first when it lives there.
+async fn session_of(extensions: &axum::http::Extensions) -> Result<Session, AppError> {
+    Session::load_from(extensions)
+        .await
+        .map_err(|rejection| match rejection {
+            // The session layer replaces this answer with its own 503 page on the way out.
+            SessionRejection::Unavailable(err) => AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "session_unavailable",
+                err.to_string(),
+            ),
+            _ => AppError::internal(
+                &"a CSRF check ran outside the session layer; is SessionLayer installed?",
+            ),
+        })
 }
 
 fn header_token(headers: &HeaderMap) -> Option<String> {

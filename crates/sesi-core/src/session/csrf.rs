@@ -8,6 +8,8 @@ use super::Session;
 
 impl Session {
     /// Replaces the CSRF token with a fresh one (20 bytes from the OS generator, as 40 hex chars).
+    /// After the request ended the token is still returned but not kept (the write is refused
+    /// and logged).
     ///
     /// # Panics
     /// If the operating system's random number generator fails, which leaves no safe way to go on.
@@ -16,11 +18,12 @@ impl Session {
         getrandom::fill(&mut bytes)
             .expect("the OS random number generator must work to mint tokens");
         let token = crate::hex(&bytes);
-        let mut inner = self.lock();
-        let key = inner.engine.format().reserved_keys().csrf;
-        inner
-            .change()
-            .insert(key.to_owned(), Value::String(token.clone()));
+        if let Ok(mut inner) = self.write() {
+            let key = inner.engine.format().reserved_keys().csrf;
+            inner
+                .change()
+                .insert(key.to_owned(), Value::String(token.clone()));
+        }
         token
     }
 

@@ -36,7 +36,7 @@ impl Session {
         allow_duplicate: bool,
     ) -> Result<(), SessionError> {
         let (key, messages) = self.queue_with(msg, queue, allow_duplicate)?;
-        self.lock().change().insert(key, messages);
+        self.write()?.change().insert(key, messages);
         Ok(())
     }
 

@@ -48,7 +48,7 @@ impl Session {
     /// Stores `value` under `key` unless the session would then be too large for where it lives:
     /// it is then left exactly as it was. The one size guard behind every `try_`.
     pub(super) fn try_store(&self, key: String, value: Value) -> Result<(), SessionError> {
-        let mut inner = self.lock();
+        let mut inner = self.write()?;
         let was_written = inner.written;
         let previous = inner.change().insert(key.clone(), value);
         let (bytes, limit) = inner.size_and_limit();

@@ -93,6 +93,13 @@ impl Lifecycle {
         self.session.lock().data().status.clone()
     }
 
+    /// Ends the request for the handler's side: from now on every write to the session (by a
+    /// task that kept a clone) is refused with [`SessionError::Closed`](super::SessionError) and
+    /// logged, instead of being silently lost. The middleware calls it before it plans.
+    pub fn close(&self) {
+        self.session.lock().closed = true;
+    }
+
     /// Decides what the end of the request must do under the engine's [`StorageMode`], and
     /// prepares the cookie value and the store payload. Planning again gives the same plan as
     /// long as the handler does not touch the session in between.

@@ -31,8 +31,10 @@ pub use config::{
     SessionConfigError, StorageMode,
 };
 pub use engine::SessionEngine;
-#[cfg(feature = "axum")]
-pub use extract::MissingSessionLayer;
+#[cfg(feature = "http")]
+pub use extract::{
+    LazySession, LoadSession, MissingSessionLayer, SessionRejection, SessionUnavailable,
+};
 pub use flash::MAX_FLASH_MESSAGES;
 pub use lifecycle::{CookieStep, Incoming, Lifecycle, Plan, Save};
 pub use status::{CookieStatus, SetReason};
@@ -63,6 +65,11 @@ pub enum SessionError {
         #[source]
         source: serde_json::Error,
     },
+    /// The request this session belongs to is over (its response is sent, or being sent): the
+    /// write would reach neither the browser nor the store, so it was refused. A task spawned by
+    /// a handler must finish its session writes before the handler returns.
+    #[error("session written after its request ended; the write was refused")]
+    Closed,
     /// The change would make the cookie larger than the limit; it was not applied.
     #[error("session cookie would be {bytes} bytes, limit is {limit}")]
     TooLarge {
@@ -118,6 +125,21 @@ impl Session {
         inner
     }
 
+    /// The state for a write, or [`SessionError::Closed`] (logged as an error) once the request
+    /// is over.
+    fn write(&self) -> Result<MutexGuard<'_, Inner>, SessionError> {
+        let inner = self.lock();
+        if inner.closed {
+            drop(inner);
+            tracing::error!(
+                "a session was written after its request ended; the write was refused (finish \
+                 session writes before the handler returns)"
+            );
+            return Err(SessionError::Closed);
+        }
+        Ok(inner)
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic in another handler holding the lock leaves consistent data behind: every
         // mutation is a single map operation.
@@ -158,7 +180,7 @@ impl Session {
     ) -> Result<(), SessionError> {
         let key = key.into();
         let value = Self::to_json(&key, value)?;
-        self.lock().change().insert(key, value);
+        self.write()?.change().insert(key, value);
         Ok(())
     }
 
@@ -175,7 +197,7 @@ impl Session {
         let mut value: T = self.get(key)?.unwrap_or_default();
         let result = f(&mut value);
         let value = Self::to_json(key, &value)?;
-        let mut inner = self.lock();
+        let mut inner = self.write()?;
         let state = inner.change();
         // Replace in place when the key exists: no new key string, same position.
         match state.get_mut(key) {
@@ -196,8 +218,9 @@ impl Session {
     }
 
     /// Removes `key`, returning its raw value. Marks the session changed only if the key existed.
+    /// After the request ended: refused (logged), `None`.
     pub fn remove(&self, key: &str) -> Option<Value> {
-        let mut inner = self.lock();
+        let mut inner = self.write().ok()?;
         if !inner.access().contains_key(key) {
             return None;
         }
@@ -236,12 +259,16 @@ impl Session {
 
     /// Removes every key (Pyramid's `clear`); the cookie is re-sent with an empty state.
     pub fn clear(&self) {
-        self.lock().change().clear();
+        if let Ok(mut inner) = self.write() {
+            inner.change().clear();
+        }
     }
 
     /// Marks the session changed, so the cookie is re-sent (Pyramid's `changed()`).
     pub fn changed(&self) {
-        self.lock().change();
+        if let Ok(mut inner) = self.write() {
+            inner.change();
+        }
     }
 
     /// Ends the session: clears the state and removes the cookie from the browser. Writes after
@@ -249,7 +276,9 @@ impl Session {
     /// For a session kept in a store, the stored copy is deleted, so every copy of the cookie is
     /// dead at once.
     pub fn invalidate(&self) {
-        self.lock().invalidate();
+        if let Ok(mut inner) = self.write() {
+            inner.invalidate();
+        }
     }
 
     /// The id of the session in the store, when it lives in one (never for cookie sessions).
@@ -262,9 +291,10 @@ impl Session {
     /// Call it when the visitor's privileges change (at login), so an id planted or seen before
     /// (session fixation) is worthless afterwards. For a cookie session it only re-issues the cookie.
     pub fn cycle_id(&self) {
-        let mut inner = self.lock();
-        inner.cycle = true;
-        inner.change();
+        if let Ok(mut inner) = self.write() {
+            inner.cycle = true;
+            inner.change();
+        }
     }
 
     /// True for a session that did not come from a valid cookie (or was invalidated).

@@ -33,6 +33,9 @@ pub(crate) struct Inner {
     pub(crate) id: Option<SessionId>,
     /// `cycle_id()` was called: the next save uses a fresh id.
     pub(crate) cycle: bool,
+    /// The request is over: its response (and any store write) is decided, so a write now
+    /// would reach nobody. Writes are refused, loudly.
+    pub(crate) closed: bool,
     /// The fresh id a plan chose, kept so that planning twice (a preview, then the real end of
     /// the request) gives the same answer.
     pub(crate) next_id: Option<SessionId>,
@@ -82,6 +85,7 @@ impl Inner {
             touched: false,
             peeked: false,
             written: false,
+            closed: false,
             reissue: false,
             invalidated: false,
             id: None,

@@ -9,6 +9,7 @@ mod failing;
 mod faulty;
 mod fixation;
 mod handler_view;
+mod lazy;
 mod locking;
 mod modes;
 
@@ -20,13 +21,14 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use reqwest::cookie::{CookieStore, Jar};
 use sesi::core::store::{BoxFuture, LockToken, MemoryStore, SessionId, SessionStore, StoreError};
 use sesi::core::{CookieContent, DEFAULT_SALT};
 use sesi::{
     CookieFormat, CookieStatus, HashAlg, LockConfig, PyramidFormat, Secret, Secrets, Session,
-    SessionLayer,
+    SessionLayer, SessionRejection,
 };
 use tokio::net::TcpListener;
 

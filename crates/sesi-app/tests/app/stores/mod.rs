@@ -7,6 +7,7 @@
 //! [`crate::support::skip`]).
 
 mod bounds;
+mod lazy;
 mod locking;
 mod outages;
 mod shared;
