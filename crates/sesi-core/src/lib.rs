@@ -58,8 +58,8 @@ pub use id::SessionId;
 pub use record::{Record, Timestamp};
 pub use secret::{MAX_FALLBACKS, MIN_SECRET_LEN, Secret, SecretError, Secrets};
 pub use session::{
-    CookieStatus, DEFAULT_TIMEOUT, MAX_COOKIE_SIZE, MAX_FUTURE_SKEW, Session, SessionConfig,
-    SessionConfigError, SessionEngine, SessionError, SetReason,
+    CookieStatus, DEFAULT_TIMEOUT, Expiry, MAX_COOKIE_SIZE, MAX_FUTURE_SKEW, Session,
+    SessionConfig, SessionConfigError, SessionEngine, SessionError, SetReason,
 };
 
 /// Lowercase hex of `bytes`.

@@ -7,6 +7,7 @@ use http::HeaderMap;
 use http::header::COOKIE;
 
 use crate::error::ConfigError;
+pub(crate) use crate::set_cookie::CookieHeader;
 
 /// The `SameSite` attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,10 +152,18 @@ impl CookieSettings {
     /// The fixed parts of this cookie's `Set-Cookie` headers, built once.
     pub(crate) fn header(&self) -> CookieHeader {
         let prefix = format!("{}=", self.name);
+        let browser_session = self.attributes(None);
+        // The attributes split where `Max-Age` goes, for a session's own expiry.
+        let domain_end = self
+            .domain
+            .as_ref()
+            .map_or(0, |domain| "; Domain=".len() + domain.len());
         CookieHeader {
             suffix: self.attributes(self.max_age.map(|d| d.as_secs())),
             deletion: format!("{prefix}{}", self.attributes(Some(0))),
             prefix,
+            before_max_age: browser_session[..domain_end].to_owned(),
+            after_max_age: browser_session[domain_end..].to_owned(),
         }
     }
 
@@ -186,38 +195,6 @@ impl CookieSettings {
             out.push_str(same_site.as_str());
         }
         out
-    }
-}
-
-/// The parts of the `Set-Cookie` header that do not change between requests.
-#[derive(Debug, Clone)]
-pub(crate) struct CookieHeader {
-    /// `name=`, written before the value.
-    prefix: String,
-    /// `; Path=/; ...`, written after the value.
-    suffix: String,
-    /// The whole header value that removes the cookie.
-    deletion: String,
-}
-
-impl CookieHeader {
-    /// `name=value; attributes`.
-    pub(crate) fn set(&self, value: &str) -> String {
-        let mut header = String::with_capacity(self.prefix.len() + value.len() + self.suffix.len());
-        header.push_str(&self.prefix);
-        header.push_str(value);
-        header.push_str(&self.suffix);
-        header
-    }
-
-    /// The header value that removes the cookie from the browser.
-    pub(crate) fn deletion(&self) -> String {
-        self.deletion.clone()
-    }
-
-    /// Bytes of a `Set-Cookie` value besides the cookie value itself.
-    pub(crate) fn overhead(&self) -> usize {
-        self.prefix.len() + self.suffix.len()
     }
 }
 

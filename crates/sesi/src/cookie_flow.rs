@@ -43,6 +43,6 @@ pub(crate) fn finish<B: From<String>>(
         plan.save.is_none() && plan.delete.is_none(),
         "cookie mode never plans store steps"
     );
-    let delivery = prepare(shared, plan.cookie, plan.reason);
+    let delivery = prepare(shared, plan.cookie, plan.reason, plan.expiry);
     deliver(shared, request, delivery, status, response)
 }

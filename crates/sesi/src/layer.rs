@@ -92,7 +92,9 @@ impl SessionLayer {
     #[must_use]
     pub fn preview(&self, session: &sesi_core::Session) -> (CookieAction, Option<String>) {
         match lifecycle::preview(session) {
-            Some((reason, cookie)) => cookie_outcome(&self.shared.header, cookie, reason),
+            Some((reason, cookie, expiry)) => {
+                cookie_outcome(&self.shared.header, cookie, reason, expiry)
+            }
             None => (CookieAction::None, None),
         }
     }

@@ -59,6 +59,7 @@ mod layer;
 mod outcome;
 mod responder;
 mod service;
+mod set_cookie;
 mod shared;
 mod store_access;
 mod store_flow;
@@ -81,8 +82,8 @@ pub use sesi_core::session::{
     LazySession, MissingSessionLayer, SessionRejection, SessionUnavailable,
 };
 pub use sesi_core::{
-    Clock, CookieFormat, CookieStatus, HashAlg, MAX_COOKIE_SIZE, ManualClock, PyramidFormat,
-    Secret, SecretError, Secrets, Session, SessionError,
+    Clock, CookieFormat, CookieStatus, Expiry, HashAlg, MAX_COOKIE_SIZE, ManualClock,
+    PyramidFormat, Secret, SecretError, Secrets, Session, SessionError,
 };
 
 /// The value of the last cookie called `name` in the request's `Cookie` header fields, read exactly

@@ -4,7 +4,7 @@
 
 use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderValue, Response};
-use sesi_core::session::{CookieStep, Lifecycle};
+use sesi_core::session::{CookieStep, Expiry, Lifecycle};
 use sesi_core::{CookieStatus, MAX_COOKIE_SIZE, SetReason};
 
 use crate::cookie::CookieHeader;
@@ -73,11 +73,12 @@ pub(crate) fn cookie_outcome(
     header: &CookieHeader,
     cookie: CookieStep,
     reason: Option<SetReason>,
+    expiry: Expiry,
 ) -> (CookieAction, Option<String>) {
     match cookie {
         CookieStep::Set(value) => (
             reason.map_or(CookieAction::None, CookieAction::Set),
-            Some(header.set(&value)),
+            Some(header.set_with(&value, expiry)),
         ),
         CookieStep::Delete => (CookieAction::Deleted, Some(header.deletion())),
         CookieStep::TooLarge { bytes, .. } => (CookieAction::TooLarge { bytes }, None),
@@ -143,12 +144,17 @@ impl Delivery {
 }
 
 /// Turns the plan's cookie step into a [`Delivery`].
-pub(crate) fn prepare(shared: &Shared, cookie: CookieStep, reason: Option<SetReason>) -> Delivery {
+pub(crate) fn prepare(
+    shared: &Shared,
+    cookie: CookieStep,
+    reason: Option<SetReason>,
+    expiry: Expiry,
+) -> Delivery {
     let limit = match cookie {
         CookieStep::TooLarge { limit, .. } => limit,
         _ => MAX_COOKIE_SIZE,
     };
-    let (action, header) = cookie_outcome(&shared.header, cookie, reason);
+    let (action, header) = cookie_outcome(&shared.header, cookie, reason, expiry);
     let ready = |header| Delivery {
         action,
         header,

@@ -256,7 +256,7 @@ async fn finish<B: From<String>>(
     }
     let plan = lifecycle.plan();
     // The cookie is made ready first: one that cannot be sent must not leave the store changed.
-    let delivery = prepare(shared, plan.cookie, plan.reason);
+    let delivery = prepare(shared, plan.cookie, plan.reason, plan.expiry);
     if delivery.failed() {
         return deliver(shared, request, delivery, status, response);
     }

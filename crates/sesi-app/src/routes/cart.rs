@@ -5,7 +5,9 @@ use askama::Template;
 use axum::http::{HeaderMap, Uri};
 use axum::response::{Html, Redirect};
 use serde::Deserialize;
-use sesi::{Session, SessionError};
+use std::time::Duration;
+
+use sesi::{Expiry, Session, SessionError};
 
 use super::cart_command::{CartCommand, ChangeError, Done, load};
 use super::csrf::{CsrfForm, NoFields};
@@ -23,7 +25,12 @@ struct CartPage {
     cart: PricedCart,
     products: &'static [Product],
     csrf_token: String,
+    /// The visitor chose "remember me".
+    remembered: bool,
 }
+
+/// How long "remember me" keeps a visitor.
+pub(crate) const REMEMBER_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
 
 pub(crate) async fn page(
     session: Session,
@@ -38,7 +45,33 @@ pub(crate) async fn page(
         cart: catalog::price(&load(&session)),
         products: &PRODUCTS,
         csrf_token: session.get_csrf_token(),
+        remembered: session.expiry() == Expiry::MaxAge(REMEMBER_FOR),
     })
+}
+
+/// The "remember me" form: a checkbox, sent only when ticked.
+#[derive(Deserialize)]
+pub(crate) struct RememberForm {
+    remember: Option<String>,
+}
+
+/// `POST /cart/remember`: the session's own expiry, 30 days after the last visit or the
+/// layer's default (a cookie that ends with the browser, in `sesi serve`'s default settings).
+pub(crate) async fn remember(
+    session: Session,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm<RememberForm>,
+) -> Result<Redirect, AppError> {
+    let t = Lang::resolve(&session, None, &headers).texts();
+    let (expiry, message) = match form.remember {
+        Some(_) => (Expiry::MaxAge(REMEMBER_FOR), t.remembered),
+        None => (Expiry::Default, t.not_remembered),
+    };
+    session
+        .set_expiry(expiry)
+        .map_err(|err| AppError::internal(&err))?;
+    flash_if_fits(&session, message, "")?;
+    Ok(Redirect::to("/cart"))
 }
 
 /// The fields of the line forms.

@@ -42,6 +42,7 @@ pub fn router(layer: SessionLayer) -> Router {
         .route("/cart/update", post(cart::update))
         .route("/cart/remove", post(cart::remove))
         .route("/cart/empty", post(cart::empty))
+        .route("/cart/remember", post(cart::remember))
         .route("/session", get(inspect::page))
         .route(
             "/session/decode",

@@ -21,6 +21,7 @@ mod inspector;
 mod interop;
 mod logging;
 mod pages;
+mod remember;
 mod secrets;
 mod serve;
 mod stores;

@@ -10,6 +10,7 @@ use super::config::{
     DEFAULT_MAX_STORED_SIZE, MAX_COOKIE_SIZE, MAX_FUTURE_SKEW, SessionConfig, SessionConfigError,
     StorageMode,
 };
+use super::expiry::Expiry;
 use super::status::CookieStatus;
 use crate::clock::{Clock, SystemClock};
 use crate::format::{CookieContent, CookieFormat, IntoCookieFormat};
@@ -213,7 +214,9 @@ impl SessionEngine {
         let span = |secs: f64| Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX);
         if ahead > MAX_FUTURE_SKEW.as_secs_f64() {
             CookieStatus::FutureTimestamp { ahead: span(ahead) }
-        } else if limit(self.config.timeout).is_some_and(|timeout| now - accessed > timeout) {
+        } else if limit(self.expiry_of(record).timeout(self.config.timeout))
+            .is_some_and(|timeout| now - accessed > timeout)
+        {
             CookieStatus::Expired {
                 idle: span(now - accessed),
             }
@@ -235,14 +238,31 @@ impl SessionEngine {
         self.config.timeout.or(self.config.max_lifetime)
     }
 
+    /// The per-session expiry `record` carries under the format's reserved key.
+    #[must_use]
+    pub fn expiry_of(&self, record: &Record) -> Expiry {
+        Expiry::from_state(&record.state, self.format().reserved_keys().expiry)
+    }
+
     /// Time-to-live of a save: [`store_ttl`](Self::store_ttl) for a visitor who came back with
     /// a valid cookie, at most the probation for one who has not (yet).
     #[must_use]
     pub fn save_ttl(&self, returning: bool) -> Option<Duration> {
-        match (returning, self.probation, self.store_ttl()) {
+        self.save_ttl_with(returning, Expiry::Default)
+    }
+
+    /// [`save_ttl`](Self::save_ttl) for a session with its own `expiry`: a max age replaces
+    /// the idle timeout.
+    #[must_use]
+    pub fn save_ttl_with(&self, returning: bool, expiry: Expiry) -> Option<Duration> {
+        let ttl = match expiry {
+            Expiry::MaxAge(max_age) => Some(max_age),
+            Expiry::Default | Expiry::BrowserSession => self.store_ttl(),
+        };
+        match (returning, self.probation, ttl) {
             (false, Some(probation), Some(ttl)) => Some(probation.min(ttl)),
             (false, Some(probation), None) => Some(probation),
-            _ => self.store_ttl(),
+            _ => ttl,
         }
     }
 

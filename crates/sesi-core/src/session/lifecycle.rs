@@ -13,6 +13,7 @@ use std::time::Duration;
 use super::Session;
 use super::config::{MAX_COOKIE_SIZE, StorageMode};
 use super::engine::SessionEngine;
+use super::expiry::Expiry;
 use super::state::Inner;
 use super::status::{CookieStatus, SetReason};
 use crate::id::SessionId;
@@ -115,12 +116,12 @@ impl Lifecycle {
 /// `Set-Cookie` (`SessionLayer::preview` in `sesi`). Read-only: the store payload and the
 /// store's steps stay with the middleware, and the answer does not change the session.
 #[must_use]
-pub fn preview(session: &Session) -> Option<(Option<SetReason>, CookieStep)> {
+pub fn preview(session: &Session) -> Option<(Option<SetReason>, CookieStep, Expiry)> {
     if !session.lock().touched {
         return None;
     }
     let plan = plan(session);
-    Some((plan.reason, plan.cookie))
+    Some((plan.reason, plan.cookie, plan.expiry))
 }
 
 /// The plan behind [`Lifecycle::plan`] and [`preview`].
@@ -140,6 +141,7 @@ fn plan(session: &Session) -> Plan {
     let engine = Arc::clone(&inner.engine);
     let mode = engine.storage();
     let old_id = inner.id;
+    let expiry = engine.expiry_of(&inner.data().record);
     // A session that spilled into the store last time most likely still does not fit: it is
     // measured (exactly) before it is signed, so a big session is not signed for nothing.
     let stays_stored = mode == StorageMode::Spill
@@ -155,6 +157,7 @@ fn plan(session: &Session) -> Plan {
                 save: None,
                 delete: old_id,
                 cookie: CookieStep::Set(value),
+                expiry,
             };
         }
         if mode == StorageMode::Cookie {
@@ -186,7 +189,9 @@ fn plan(session: &Session) -> Plan {
         Some(id) if !fresh => id,
         _ => *inner.next_id.get_or_insert_with(SessionId::generate),
     };
-    let cookie = if fresh || inner.rotated() {
+    // A session with its own expiry gets its id cookie again on every save, so its Max-Age
+    // slides with the visits (and changes at once when the handler changes it).
+    let cookie = if fresh || inner.rotated() || expiry != Expiry::Default || inner.expiry_changed {
         CookieStep::Set(engine.format().encode_id(&id))
     } else {
         CookieStep::Keep
@@ -199,11 +204,12 @@ fn plan(session: &Session) -> Plan {
         save: Some(Save {
             id,
             payload,
-            ttl: engine.save_ttl(returning),
+            ttl: engine.save_ttl_with(returning, expiry),
             returning,
         }),
         delete: old_id.filter(|_| fresh),
         cookie,
+        expiry,
     }
 }
 
@@ -236,6 +242,8 @@ pub struct Plan {
     pub delete: Option<SessionId>,
     /// What to do with the browser's cookie.
     pub cookie: CookieStep,
+    /// The session's own expiry, for the cookie's `Max-Age` (`Default`: the layer's).
+    pub expiry: Expiry,
 }
 
 /// A session to save in the store.

@@ -8,6 +8,7 @@
 mod config;
 mod csrf;
 mod engine;
+mod expiry;
 #[cfg(feature = "http")]
 mod extract;
 mod flash;
@@ -31,6 +32,7 @@ pub use config::{
     SessionConfigError, StorageMode,
 };
 pub use engine::SessionEngine;
+pub use expiry::{Expiry, MAX_EXPIRY};
 #[cfg(feature = "http")]
 pub use extract::{
     LazySession, LoadSession, MissingSessionLayer, SessionRejection, SessionUnavailable,
@@ -70,6 +72,14 @@ pub enum SessionError {
     /// a handler must finish its session writes before the handler returns.
     #[error("session written after its request ended; the write was refused")]
     Closed,
+    /// [`Session::set_expiry`] was given a max age no cookie can carry.
+    #[error("invalid session expiry {max_age:?}: {why}")]
+    InvalidExpiry {
+        /// The max age given.
+        max_age: std::time::Duration,
+        /// The rule it breaks.
+        why: &'static str,
+    },
     /// The change would make the cookie larger than the limit; it was not applied.
     #[error("session cookie would be {bytes} bytes, limit is {limit}")]
     TooLarge {

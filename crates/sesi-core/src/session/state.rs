@@ -36,6 +36,8 @@ pub(crate) struct Inner {
     /// The request is over: its response (and any store write) is decided, so a write now
     /// would reach nobody. Writes are refused, loudly.
     pub(crate) closed: bool,
+    /// `set_expiry` was called: the cookie carries a new `Max-Age` (sent even in store mode).
+    pub(crate) expiry_changed: bool,
     /// The fresh id a plan chose, kept so that planning twice (a preview, then the real end of
     /// the request) gives the same answer.
     pub(crate) next_id: Option<SessionId>,
@@ -86,6 +88,7 @@ impl Inner {
             peeked: false,
             written: false,
             closed: false,
+            expiry_changed: false,
             reissue: false,
             invalidated: false,
             id: None,

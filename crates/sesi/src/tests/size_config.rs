@@ -1,6 +1,7 @@
 //! The 4096-byte limit over HTTP (rows 39, 65) and the builder's checks (rows 41-43).
 
 use super::*;
+use crate::Expiry;
 
 // --- Cookie size (rows 39, 65) ------------------------------------------------------------------
 
@@ -185,4 +186,52 @@ async fn hardened_preset_emits_a_host_prefixed_secure_http_only_cookie() {
             "__Host-session={value}; Path=/; secure; HttpOnly; SameSite=Lax"
         )]
     );
+}
+
+/// `/expiry/{secs}` sets the session's own expiry (`0`: browser session, `default`: the
+/// layer's) and counts.
+fn expiry_router(layer: SessionLayer) -> Router {
+    Router::new()
+        .route(
+            "/expiry/{which}",
+            get(|session: Session, Path(which): Path<String>| async move {
+                let expiry = match which.as_str() {
+                    "default" => Expiry::Default,
+                    "0" => Expiry::BrowserSession,
+                    secs => Expiry::MaxAge(Duration::from_secs(secs.parse().expect("secs"))),
+                };
+                session.set_expiry(expiry).expect("a valid expiry");
+                count(session).await
+            }),
+        )
+        .layer(layer)
+}
+
+#[tokio::test]
+async fn a_sessions_own_expiry_sets_or_drops_max_age_in_webobs_order() {
+    let clock = clock_at(T);
+    let layer = builder(&clock)
+        .with_max_age(Some(Duration::from_secs(3600)))
+        .with_domain(Some(".example.com".into()))
+        .build()
+        .expect("valid");
+    let app = expiry_router(layer);
+    let cases = [
+        (
+            "2592000",
+            "; Domain=.example.com; Max-Age=2592000; Path=/; SameSite=Lax",
+        ),
+        ("0", "; Domain=.example.com; Path=/; SameSite=Lax"),
+        (
+            "default",
+            "; Domain=.example.com; Max-Age=3600; Path=/; SameSite=Lax",
+        ),
+    ];
+    for (which, attributes) in cases {
+        let response = call(&app, request(&format!("/expiry/{which}"), &[])).await;
+        let headers = set_cookies(&response);
+        assert_eq!(headers.len(), 1, "{which}: {headers:?}");
+        let (_, after_value) = headers[0].split_once("; ").expect("attributes");
+        assert_eq!(format!("; {after_value}"), attributes, "{which}");
+    }
 }

@@ -7,6 +7,7 @@
 mod bounds;
 mod cookies;
 mod data;
+mod expiry;
 mod flash_csrf;
 mod formats;
 mod plan;
@@ -145,6 +146,7 @@ fn expect_set(plan: Plan) -> (String, SetReason) {
             save: None,
             delete: None,
             cookie: CookieStep::Set(value),
+            expiry: _,
         } => (value, reason),
         other => panic!("expected a Set-Cookie and nothing else, got {other:?}"),
     }

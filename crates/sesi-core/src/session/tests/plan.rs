@@ -3,6 +3,7 @@
 //! payloads with the record parser.
 
 use super::*;
+use crate::session::Expiry;
 
 impl Harness {
     /// The same harness, keeping sessions in `mode`.
@@ -193,6 +194,7 @@ fn store_mode_invalidate_deletes_the_stored_session_and_the_cookie() {
             save: None,
             delete: Some(id),
             cookie: CookieStep::Delete,
+            expiry: Expiry::Default,
         }
     );
     // A session that never reached the store only loses its cookie.
@@ -451,7 +453,7 @@ fn the_preview_is_the_plans_cookie_step_and_changes_nothing() {
     );
     assert!(!touched(&s), "and previewing does not touch it");
     s.insert("counter", &1).expect("int");
-    let (reason, cookie) = lifecycle::preview(&s).expect("touched");
+    let (reason, cookie, _expiry) = lifecycle::preview(&s).expect("touched");
     let plan = finish(&s);
     assert_eq!(
         (reason, cookie),
