@@ -14,6 +14,10 @@
 #   PEERS ["bare axum-extra tower-sessions actix-session sesi-lib sesi-lib-sha256 sesi-serve
 #          axum-extra-private actix-session-private sesi-lib-nacl", + pyramid if PYTHON]
 #                              which peers to run, in order
+#                              WITH_REDIS=1 adds the Redis-backed peers, on the Redis at
+#                              SESI_REDIS_URL (else 127.0.0.1:SESI_REDIS_PORT, default 6379):
+#                              sesi-lib-redis sesi-lib-redis-lock sesi-redis sesi-redis-lock
+#                              tower-sessions-redis actix-session-redis
 #   PYTHON                     a python with pyramid + waitress (e.g. .venv/bin/python,
 #                              see scripts/install-test-deps.sh); adds the pyramid peer
 #   MEM_SMALL [100] MEM_LARGE [100000]  distinct visitors for the memory mode
@@ -37,6 +41,9 @@ WORK="$(mktemp -d)"
 # The same 64-byte secret the library peers sign with (peers/src/lib.rs SECRET).
 SESI_BENCH_SECRET="sesi-bench-secret-0123456789abcdef-not-a-real-secret-0123456789a"
 SESI_BIN_DIR="$REPO/target/release"
+# The Redis of the Redis-backed peers (a throwaway one: `scripts/redis.sh start`).
+REDIS_URL="${SESI_REDIS_URL:-redis://127.0.0.1:${SESI_REDIS_PORT:-6379}}"
+REDIS_PEERS="sesi-lib-redis sesi-lib-redis-lock sesi-redis sesi-redis-lock tower-sessions-redis actix-session-redis"
 
 MODE="${1:-bench}"
 WARMUP="${WARMUP:-3}"
@@ -127,6 +134,13 @@ peer_cmd() {
         #               (default 6379), e.g. from `scripts/redis.sh start`
         sesi-lib | sesi-lib-sha256 | sesi-lib-nacl)
             CMD=("$BIN/$1" --addr "$addr") ;;
+        # ------------------------------------------------- Redis-backed peers (opt-in)
+        #   sesi-lib-redis[-lock]  the library with sesi_redis::RedisStore (with locking)
+        #   tower-sessions-redis   tower-sessions 0.14 + tower-sessions-redis-store 0.16 (fred)
+        #   actix-session-redis    actix-session's RedisSessionStore (redis-rs)
+        #   all on the Redis at REDIS_URL (see below), as is sesi-redis
+        sesi-lib-redis | sesi-lib-redis-lock | tower-sessions-redis | actix-session-redis)
+            CMD=(env "BENCH_REDIS_URL=$REDIS_URL" "$BIN/$1" --addr "$addr") ;;
         sesi-serve)
             # The real binary, its counter page at `/`; logging at warn so the log
             # line per request is not what is measured (see SESI_LOG).
@@ -139,7 +153,11 @@ peer_cmd() {
         sesi-redis)
             CMD=(env "RUST_LOG=${SESI_LOG:-warn}" "SESI_SECRET=$SESI_BENCH_SECRET"
                  "XDG_DATA_HOME=$WORK/xdg" "$SESI_BIN_DIR/sesi" serve --addr "$addr"
-                 --store "${SESI_REDIS_URL:-redis://127.0.0.1:${SESI_REDIS_PORT:-6379}}") ;;
+                 --store "$REDIS_URL") ;;
+        sesi-redis-lock)
+            CMD=(env "RUST_LOG=${SESI_LOG:-warn}" "SESI_SECRET=$SESI_BENCH_SECRET"
+                 "XDG_DATA_HOME=$WORK/xdg" "$SESI_BIN_DIR/sesi" serve --addr "$addr"
+                 --store "$REDIS_URL" --lock) ;;
         *)
             die "unknown peer '$1'" ;;
     esac
@@ -283,6 +301,9 @@ select_peers() {
     PEER_LIST="bare axum-extra tower-sessions actix-session"
     PEER_LIST="$PEER_LIST sesi-lib sesi-lib-sha256 sesi-serve"
     PEER_LIST="$PEER_LIST axum-extra-private actix-session-private sesi-lib-nacl"
+    if [ "${WITH_REDIS:-}" = 1 ]; then
+        PEER_LIST="$PEER_LIST $REDIS_PEERS"
+    fi
     if [ -n "${PYTHON:-}" ]; then
         PEER_LIST="$PEER_LIST pyramid"
     else
@@ -299,6 +320,28 @@ median() {
         else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
+# uses_redis NAME: the peer keeps its sessions in Redis.
+uses_redis() {
+    case "$1" in
+        *-redis | *-redis-lock) return 0 ;;
+        *) return 1 ;;
+    esac
+}
+
+# redis_calls: commands Redis ran since the last CONFIG RESETSTAT (the script's own INFO and
+# CONFIG left out; commands inside a script, such as an unlock's GET and DEL, counted apart
+# from the EVAL that ran them).
+redis_calls() {
+    redis-cli -u "$REDIS_URL" info commandstats | tr -d '\r' | awk -F'[:=,]' '
+        /^cmdstat_/ { name = substr($1, 9); if (name != "info" && name !~ /^config/) sum += $3 }
+        END { print sum + 0 }'
+}
+
+# redis_pid: the process id of the Redis at REDIS_URL (for its CPU time; local only).
+redis_pid() {
+    redis-cli -u "$REDIS_URL" info server | tr -d '\r' | awk -F: '$1 == "process_id" { print $2 }'
+}
+
 # run_peer_once NAME PORT: one measured load run; appends its figures to the
 # per-peer lists (RPS, P50, P99, ERR, SCPU, LCPU), or returns 1 with a note in FAIL.
 run_peer_once() {
@@ -309,6 +352,12 @@ run_peer_once() {
         return 1
     fi
     log "$name: loading 127.0.0.1:$port"
+    local rpid="" rticks0=0 rticks1=0
+    if uses_redis "$name"; then
+        redis-cli -u "$REDIS_URL" config resetstat >/dev/null
+        rpid="$(redis_pid)"
+        [ -r "/proc/$rpid/stat" ] && rticks0="$(cpu_ticks "$rpid")" || rpid=""
+    fi
     ticks0="$(cpu_ticks "$SERVER_PID")"
     t0="$(date +%s.%N)"
     rc=0
@@ -318,6 +367,11 @@ run_peer_once() {
     json="$LOADGEN_JSON"
     t1="$(date +%s.%N)"
     ticks1="$(cpu_ticks "$SERVER_PID")"
+    local calls=""
+    if uses_redis "$name"; then
+        calls="$(redis_calls)"
+        [ -n "$rpid" ] && rticks1="$(cpu_ticks "$rpid")"
+    fi
     forget_server "$SERVER_PID"
     if [ -z "$json" ]; then
         log "$name: the load generator printed no report (exit $rc)"
@@ -340,6 +394,15 @@ run_peer_once() {
     # which req/s hides when the load generator is the bottleneck (as it can be for bare).
     CPUREQ[$name]+=" $(awk -v a="$ticks0" -v b="$ticks1" -v c="$clk" -v n="$(json_field "$json" total_ok)" \
         'BEGIN { if (n > 0) printf "%.2f", 1e6 * (b - a) / c / n; else print 0 }')"
+    if [ -n "$calls" ]; then
+        # Commands per answered request (warm-up included, like server µs/req).
+        RCMD[$name]+=" $(awk -v c="$calls" -v n="$(json_field "$json" total_ok)" \
+            'BEGIN { if (n > 0) printf "%.2f", c / n; else print 0 }')"
+        if [ -n "$rpid" ]; then
+            RCPU[$name]+=" $(awk -v a="$rticks0" -v b="$rticks1" -v c="$clk" -v n="$(json_field "$json" total_ok)" \
+                'BEGIN { if (n > 0) printf "%.2f", 1e6 * (b - a) / c / n; else print 0 }')"
+        fi
+    fi
     LCPU[$name]+=" $(tail -n 1 "$LOG_DIR/loadgen-$name.time" |
         awk '{ if ($1 > 0) printf "%.0f", 100 * ($2 + $3) / $1; else print 0 }')"
     LAST_RPS="$(json_field "$json" rps)"
@@ -350,6 +413,7 @@ mode_bench() {
     local peers=() others=() order=() name port idx round k n failed=0
     local bare_rps bare_p99 rows=() scpu lcpu
     declare -gA RPS=() P50=() P99=() ERR=() SCPU=() LCPU=() CPUREQ=() RATIO=() P99RATIO=() FAIL=()
+    declare -gA RCMD=() RCPU=()
     read -r -a peers <<<"$PEER_LIST"
     for name in "${peers[@]}"; do
         [ "$name" = bare ] || others+=("$name")
@@ -385,7 +449,7 @@ mode_bench() {
     done
     for name in "${peers[@]}"; do
         if [ -z "${RPS[$name]:-}" ]; then
-            rows+=("| $name | ${FAIL[$name]:-failed} | | | | | | | | | |")
+            rows+=("| $name | ${FAIL[$name]:-failed} | | | | | | | | | | | |")
             continue
         fi
         [ -n "${FAIL[$name]:-}" ] && failed=1
@@ -398,10 +462,18 @@ mode_bench() {
                 END { if (NR > 1) printf "%.2f–%.2f", lo, hi; else print "-" }')"
         fi
         scpu="$(median "${SCPU[$name]}")" lcpu="$(median "${LCPU[$name]}")"
-        rows+=("$(printf '| %s | %.0f | %s | %s | %s | %s | %s | %s | %.0f%% | %.0f%% | %.2f |' "$name" \
+        local rcmd="-" rcpu="-" cpureqs=() cpurange="-"
+        [ -n "${RCMD[$name]:-}" ] && rcmd="$(median "${RCMD[$name]}")"
+        [ -n "${RCPU[$name]:-}" ] && rcpu="$(median "${RCPU[$name]}")"
+        read -r -a cpureqs <<<"${CPUREQ[$name]}"
+        if [ "${#cpureqs[@]}" -gt 1 ]; then
+            cpurange="$(printf '%s\n' "${cpureqs[@]}" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 }
+                END { printf "%.2f–%.2f", lo, hi }')"
+        fi
+        rows+=("$(printf '| %s | %.0f | %s | %s | %s | %s | %s | %s | %.0f%% | %.0f%% | %.2f | %s | %s | %s |' "$name" \
             "$(median "${RPS[$name]}")" "$ratio" "$range" \
             "$(ms "$(median "${P50[$name]}")")" "$(ms "$(median "${P99[$name]}")")" "$p99r" \
-            "${ERR[$name]}" "$scpu" "$lcpu" "$(median "${CPUREQ[$name]}")")")
+            "${ERR[$name]}" "$scpu" "$lcpu" "$(median "${CPUREQ[$name]}")" "$cpurange" "$rcmd" "$rcpu")")
     done
     echo
     echo "$CLIENTS keep-alive clients, each with its own cookie jar; ${WARMUP}s warm-up, ${DURATION}s measured;"
@@ -413,8 +485,12 @@ mode_bench() {
     echo "CPU columns are the share of one core used over warm-up + measurement; server µs/req is"
     echo "the server's CPU time over that span divided by the requests it answered."
     echo
-    echo "| server | req/s | vs bare | range | p50 ms | p99 ms | p99 vs bare | errors | server CPU | loadgen CPU | server µs/req |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "Redis cmd/req: commands Redis ran per answered request (INFO commandstats; a script's"
+    echo "inner commands count too); Redis µs/req: the Redis process's CPU per request (\"-\" for"
+    echo "peers without Redis)."
+    echo
+    echo "| server | req/s | vs bare | range | p50 ms | p99 ms | p99 vs bare | errors | server CPU | loadgen CPU | server µs/req | µs/req range | Redis cmd/req | Redis µs/req |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     printf '%s\n' "${rows[@]}"
     return "$failed"
 }

@@ -12,7 +12,8 @@
 #    SKIPPED line anyway;
 # 4. runs every fuzz target for SESI_FUZZ_SECONDS (60) each (scripts/fuzz.sh: cargo-fuzz on the
 #    stable toolchain, no sanitizer, on copies of the committed seeds; fails on any crash);
-# 5. runs the benchmark harness smoke run (every peer builds and counts correctly; no timing);
+# 5. runs the benchmark harness smoke run (every peer builds and counts correctly, the
+#    Redis-backed ones on the redis-server of step 2; no timing);
 # 6. stops what it started, whatever happened.
 #
 # Environment: SESI_REDIS_PORT (16379), SESI_TEST_SKIP_INSTALL=1 to skip step 1 (everything is
@@ -71,5 +72,5 @@ fi
 
 if [ "${SESI_TEST_SKIP_BENCH:-}" != 1 ]; then
     log "== benchmark harness smoke run (every peer builds and counts correctly; not a measurement)"
-    BENCH_PROFILE=dev bash bench/run.sh smoke
+    WITH_REDIS=1 BENCH_PROFILE=dev bash bench/run.sh smoke
 fi

@@ -131,7 +131,8 @@ pub mod sesi_lib {
 
     use super::{COUNTER, SECRET, counter_page};
 
-    async fn counter(session: Session) -> Html<String> {
+    /// The counter page (shared with the Redis-backed sesi peers).
+    pub(crate) async fn counter(session: Session) -> Html<String> {
         // A missing, tampered or expired cookie reads as a new visitor.
         let n = session
             .update(COUNTER, |n: &mut u64| {
@@ -250,6 +251,27 @@ pub mod actix {
             .body(counter_page(n)))
     }
 
+    /// `RedisSessionStore` (redis-rs) at `BENCH_REDIS_URL`, connected once and cloned into
+    /// each worker's middleware ([`redis_sessions`]).
+    ///
+    /// # Panics
+    /// When Redis cannot be reached at startup.
+    pub async fn redis_store() -> actix_session::storage::RedisSessionStore {
+        actix_session::storage::RedisSessionStore::new(super::redis::url())
+            .await
+            .expect("Redis reachable at BENCH_REDIS_URL")
+    }
+
+    /// The session in Redis, its key in a signed cookie.
+    #[must_use]
+    pub fn redis_sessions(
+        store: actix_session::storage::RedisSessionStore,
+    ) -> SessionMiddleware<actix_session::storage::RedisSessionStore> {
+        SessionMiddleware::builder(store, Key::from(SECRET))
+            .cookie_secure(false)
+            .build()
+    }
+
     /// `CookieSessionStore` with signed or private (encrypted) cookies.
     #[must_use]
     pub fn sessions(security: CookieContentSecurity) -> SessionMiddleware<CookieSessionStore> {
@@ -259,6 +281,8 @@ pub mod actix {
             .build()
     }
 }
+
+pub mod redis;
 
 /// Serves an axum router on `addr` until the process is killed.
 ///
