@@ -50,6 +50,17 @@ pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Releases a lock only while it holds the caller's token.
 const UNLOCK: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
+/// Takes the lock (KEYS[2]) if free and reads the session (KEYS[1]) in the same round trip:
+/// `{1, data or nil}` when taken, `{0}` when held elsewhere.
+const LOCK_AND_LOAD: &str = "if redis.call('set', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then \
+     return {1, redis.call('get', KEYS[1])} else return {0} end";
+
+/// Saves the session (KEYS[1], with PX ARGV[2] unless empty), then releases the lock (KEYS[2])
+/// if it still holds the token ARGV[3].
+const SAVE_AND_UNLOCK: &str = "if ARGV[2] == '' then redis.call('set', KEYS[1], ARGV[1]) \
+     else redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) end \
+     if redis.call('get', KEYS[2]) == ARGV[3] then redis.call('del', KEYS[2]) end return 1";
+
 /// Why a store could not be set up.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -290,6 +301,62 @@ impl SessionStore for RedisStore {
         Box::pin(async move {
             let set: Option<String> = self.backend.query(&cmd).await.map_err(unavailable)?;
             Ok(set.is_some())
+        })
+    }
+
+    fn lock_and_load(
+        &self,
+        id: SessionId,
+        token: LockToken,
+        lease: Duration,
+    ) -> BoxFuture<'_, Result<Option<Option<Vec<u8>>>, StoreError>> {
+        // One script: a session and its lock share a hash slot, so this works in a cluster.
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(LOCK_AND_LOAD)
+            .arg(2)
+            .arg(self.key(id))
+            .arg(self.lock_key(id))
+            .arg(token.to_hex())
+            .arg(millis(lease));
+        Box::pin(async move {
+            let reply: Vec<redis::Value> = self.backend.query(&cmd).await.map_err(unavailable)?;
+            match reply.as_slice() {
+                [redis::Value::Int(0)] => Ok(None),
+                [redis::Value::Int(1)] | [redis::Value::Int(1), redis::Value::Nil] => {
+                    Ok(Some(None))
+                }
+                [redis::Value::Int(1), redis::Value::BulkString(data)] => {
+                    Ok(Some(Some(data.clone())))
+                }
+                other => Err(StoreError::Unavailable(
+                    format!("unexpected reply to the lock-and-load script: {other:?}").into(),
+                )),
+            }
+        })
+    }
+
+    fn save_and_unlock(
+        &self,
+        id: SessionId,
+        data: Vec<u8>,
+        ttl: Option<Duration>,
+        _returning: bool,
+        token: LockToken,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(SAVE_AND_UNLOCK)
+            .arg(2)
+            .arg(self.key(id))
+            .arg(self.lock_key(id))
+            .arg(data)
+            .arg(ttl.map(|ttl| millis(ttl).to_string()).unwrap_or_default())
+            .arg(token.to_hex());
+        Box::pin(async move {
+            self.backend
+                .query::<i64>(&cmd)
+                .await
+                .map(drop)
+                .map_err(unavailable)
         })
     }
 

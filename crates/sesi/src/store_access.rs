@@ -48,19 +48,23 @@ impl StoreAccess {
         }
     }
 
-    /// Takes the lock of `id`, retrying with backoff until `lock.wait` has passed.
-    pub(crate) async fn acquire(
+    /// Takes the lock of `id` and reads the session in the same step (the store's
+    /// `lock_and_load`: one round trip in Redis), retrying with backoff until `lock.wait` has
+    /// passed. The stored bytes (or `None`) with the lock held.
+    pub(crate) async fn lock_and_load(
         &self,
         id: SessionId,
         lock: LockConfig,
-    ) -> Result<HeldLock, StoreError> {
+    ) -> Result<(HeldLock, Option<Vec<u8>>), StoreError> {
         let token = LockToken::generate();
         let start = Instant::now();
         let mut pause = Duration::from_millis(2);
         loop {
             let asked = Instant::now();
-            let taken = self.call(self.store.try_lock(id, token, lock.lease)).await;
-            if !matches!(taken, Ok(false)) {
+            let taken = self
+                .call(self.store.lock_and_load(id, token, lock.lease))
+                .await;
+            if !matches!(taken, Ok(None)) {
                 let held = HeldLock {
                     store: Arc::clone(&self.store),
                     id,
@@ -73,7 +77,7 @@ impl StoreAccess {
                 // timeout, a Redis that died after writing it): dropping `held` then releases it
                 // in the background, which does nothing if it was never taken (compare-and-delete
                 // by this request's token).
-                return taken.map(|_| held);
+                return taken.map(|loaded| (held, loaded.flatten()));
             }
             if start.elapsed() + pause > lock.wait {
                 return Err(StoreError::LockTimeout(lock.wait));
@@ -83,9 +87,31 @@ impl StoreAccess {
         }
     }
 
-    /// Gives the lock back, if one is held.
+    /// Saves and gives the lock back in one step (the store's `save_and_unlock`). On success
+    /// the lock counts as released; on an error `held` stays, and is released as usual.
+    pub(crate) async fn save_and_unlock(
+        &self,
+        held: &mut HeldLock,
+        save: sesi_core::session::Save,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .call(self.store.save_and_unlock(
+                save.id,
+                save.payload,
+                save.ttl,
+                save.returning,
+                held.token,
+            ))
+            .await;
+        if result.is_ok() {
+            held.released = true;
+        }
+        result
+    }
+
+    /// Gives the lock back, if one is held and not released already.
     pub(crate) async fn release(&self, held: Option<HeldLock>) {
-        if let Some(mut held) = held {
+        if let Some(mut held) = held.filter(|held| !held.released) {
             let result = self.call(self.store.unlock(held.id, held.token)).await;
             // Only now: if this request is dropped during the call, the guard's `Drop` unlocks
             // in the background (unlocking twice is harmless, it is compare-and-delete).
@@ -112,6 +138,11 @@ pub(crate) struct HeldLock {
 }
 
 impl HeldLock {
+    /// The session the lock guards.
+    pub(crate) fn id(&self) -> SessionId {
+        self.id
+    }
+
     /// Keeps trying to release the lock until it succeeds or the lease would have ended it
     /// anyway, so a store that was down (a Redis restart) gives the visitor their session back
     /// as soon as it is up again, not a lease later. Unlocking is compare-and-delete, so a try

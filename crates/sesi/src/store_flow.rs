@@ -48,7 +48,7 @@ where
             lifecycle.close();
             match result {
                 Ok(response) => {
-                    Ok(finish(&shared, access, &lifecycle, &head, None, response).await)
+                    Ok(finish(&shared, access, &lifecycle, &head, None, response, None).await)
                 }
                 Err(err) => Err(err),
             }
@@ -67,20 +67,27 @@ where
                 // The handler never asked for its session: not one store command was sent.
                 return result.map(|response| outcome_without_session(response));
             };
-            loaded.lifecycle.close();
+            let Loaded {
+                lifecycle,
+                mut held,
+                failure,
+            } = loaded;
+            lifecycle.close();
             let response = match result {
                 Ok(response) => Ok(finish(
                     &shared,
                     access,
-                    &loaded.lifecycle,
+                    &lifecycle,
                     &head,
-                    loaded.failure,
+                    failure,
                     response,
+                    held.as_mut(),
                 )
                 .await),
                 Err(err) => Err(err),
             };
-            access.release(loaded.held).await;
+            // Unless the save released it already.
+            access.release(held).await;
             response
         }
     }
@@ -202,14 +209,15 @@ async fn load(shared: &Shared, id: SessionId, key_index: usize) -> Loaded {
         held,
         failure: Some(err),
     };
-    let held = match access.lock {
-        Some(lock) => match access.acquire(id, lock).await {
-            Ok(held) => Some(held),
+    // With locking, the lock and the read are one store step (one round trip in Redis).
+    let (held, loaded) = match access.lock {
+        Some(lock) => match access.lock_and_load(id, lock).await {
+            Ok((held, bytes)) => (Some(held), Ok(bytes)),
             Err(err) => return unavailable(None, err),
         },
-        None => None,
+        None => (None, access.call(access.store.load(id)).await),
     };
-    let lifecycle = match access.call(access.store.load(id)).await {
+    let lifecycle = match loaded {
         Ok(Some(bytes)) => match Record::from_json(&bytes) {
             Ok(record) => begin(Incoming::Found { record, key_index }, Some(id)),
             Err(err) => {
@@ -235,6 +243,7 @@ async fn finish<B: From<String>>(
     request: &RequestHead,
     failure: Option<StoreError>,
     response: Response<B>,
+    held: Option<&mut HeldLock>,
 ) -> Response<B> {
     if let Some(err) = failure {
         // The store failed when the handler asked for the session. A handler that took
@@ -261,13 +270,22 @@ async fn finish<B: From<String>>(
         return deliver(shared, request, delivery, status, response);
     }
     if let Some(save) = plan.save {
-        let saved = access
-            .call(if save.returning {
-                access.store.save_returning(save.id, save.payload, save.ttl)
-            } else {
-                access.store.save(save.id, save.payload, save.ttl)
-            })
-            .await;
+        let saved = match held {
+            // The last store step, under the id the lock guards: save and unlock in one step
+            // (one round trip in Redis).
+            Some(held) if plan.delete.is_none() && held.id() == save.id => {
+                access.save_and_unlock(held, save).await
+            }
+            _ => {
+                access
+                    .call(if save.returning {
+                        access.store.save_returning(save.id, save.payload, save.ttl)
+                    } else {
+                        access.store.save(save.id, save.payload, save.ttl)
+                    })
+                    .await
+            }
+        };
         if let Err(err) = saved {
             return store_failed(shared, request, &err, status);
         }

@@ -292,6 +292,67 @@ pub async fn ids_are_isolated(f: &impl Fixture) {
     delete(f, a).await;
 }
 
+/// `lock_and_load` takes a free lock and reads the session (absent or saved) in the same
+/// step, refuses a held lock without reading, and holds the lock it took like `try_lock`.
+pub async fn lock_and_load_takes_the_lock_and_reads_in_one_step(f: &impl Fixture) {
+    let (saved, absent) = (SessionId::generate(), SessionId::generate());
+    save(f, saved, payload("saved"), Some(LONG)).await;
+    let (a, b) = (LockToken::generate(), LockToken::generate());
+    let got = f
+        .store()
+        .lock_and_load(saved, a, LONG)
+        .await
+        .expect("lock_and_load succeeds");
+    assert_eq!(
+        got,
+        Some(Some(payload("saved"))),
+        "taken, and the session read"
+    );
+    assert!(!try_lock(f, saved, b, LONG).await, "the lock is held");
+    let refused = f
+        .store()
+        .lock_and_load(saved, b, LONG)
+        .await
+        .expect("lock_and_load succeeds");
+    assert_eq!(refused, None, "a held lock is refused, nothing read");
+    let got = f
+        .store()
+        .lock_and_load(absent, b, LONG)
+        .await
+        .expect("lock_and_load succeeds");
+    assert_eq!(got, Some(None), "taken; no session saved there");
+    unlock(f, saved, a).await;
+    unlock(f, absent, b).await;
+    delete(f, saved).await;
+}
+
+/// `save_and_unlock` saves with its time-to-live and releases the lock when the token holds it;
+/// with a token that does not (its lease ended and another request took it), it saves and
+/// leaves the other holder's lock alone.
+pub async fn save_and_unlock_saves_then_frees_only_its_own_lock(f: &impl Fixture) {
+    let id = SessionId::generate();
+    let (holder, other) = (LockToken::generate(), LockToken::generate());
+    assert!(try_lock(f, id, holder, LONG).await);
+    f.store()
+        .save_and_unlock(id, payload("one"), Some(LONG), true, holder)
+        .await
+        .expect("save_and_unlock succeeds");
+    assert_eq!(load(f, id).await, Some(payload("one")));
+    assert!(try_lock(f, id, other, LONG).await, "the lock was released");
+    f.store()
+        .save_and_unlock(id, payload("two"), Some(f.short_ttl()), false, holder)
+        .await
+        .expect("save_and_unlock succeeds");
+    assert_eq!(load(f, id).await, Some(payload("two")));
+    assert!(
+        !try_lock(f, id, holder, LONG).await,
+        "another token's lock is not released"
+    );
+    unlock(f, id, other).await;
+    outlive(f).await;
+    assert_eq!(load(f, id).await, None, "saved with the time-to-live given");
+}
+
 /// One `#[tokio::test]` per rule of the [`SessionStore`] contract, for the store a fixture gives.
 ///
 /// `$fixture` is an expression, evaluated afresh for each test, whose value is a future of
@@ -335,6 +396,8 @@ macro_rules! store_contract_tests {
             a_lock_ends_with_its_lease,
             only_the_holder_unlocks,
             ids_are_isolated,
+            lock_and_load_takes_the_lock_and_reads_in_one_step,
+            save_and_unlock_saves_then_frees_only_its_own_lock,
         );
     };
     (@each $fixture:expr; $($rule:ident,)*) => {

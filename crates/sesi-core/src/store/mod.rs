@@ -78,4 +78,44 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
 
     /// Releases the lock of `id` if `token` still holds it.
     fn unlock(&self, id: SessionId, token: LockToken) -> BoxFuture<'_, Result<(), StoreError>>;
+
+    /// Takes the lock of `id` as [`try_lock`](Self::try_lock) does and, when it was taken,
+    /// reads the session: `None` when the lock is held elsewhere, `Some(bytes)` (the stored
+    /// bytes, or `None`) when taken. By default the two calls; a store that can do both in one
+    /// round trip (Redis, with a script) should.
+    fn lock_and_load(
+        &self,
+        id: SessionId,
+        token: LockToken,
+        lease: Duration,
+    ) -> BoxFuture<'_, Result<Option<Option<Vec<u8>>>, StoreError>> {
+        Box::pin(async move {
+            if !self.try_lock(id, token, lease).await? {
+                return Ok(None);
+            }
+            self.load(id).await.map(Some)
+        })
+    }
+
+    /// Saves `data` (as [`save_returning`](Self::save_returning) when `returning`, else as
+    /// [`save`](Self::save)), then releases the lock `token` holds, as [`unlock`](Self::unlock)
+    /// does. By default the two calls (no unlock when the save fails); a store that can do both
+    /// in one round trip should.
+    fn save_and_unlock(
+        &self,
+        id: SessionId,
+        data: Vec<u8>,
+        ttl: Option<Duration>,
+        returning: bool,
+        token: LockToken,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            if returning {
+                self.save_returning(id, data, ttl).await?;
+            } else {
+                self.save(id, data, ttl).await?;
+            }
+            self.unlock(id, token).await
+        })
+    }
 }

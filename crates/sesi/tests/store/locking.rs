@@ -248,3 +248,37 @@ async fn a_lock_the_store_could_not_release_is_released_once_the_store_is_back()
         "the lock was released in the background: {elapsed:?}"
     );
 }
+
+/// The save and the unlock are one store step only under the locked id: a login's `cycle_id()`
+/// saves under a new id, and the old id's lock must still be released, not left to its lease.
+#[tokio::test]
+async fn with_the_lock_a_new_id_still_releases_the_old_ids_lock() {
+    let store = Arc::new(MemoryStore::new(100));
+    let lock = LockConfig {
+        wait: Duration::from_millis(300),
+        lease: Duration::from_secs(30),
+    };
+    let base = serve(
+        store_layer(store)
+            .with_lock(Some(lock))
+            .build()
+            .expect("valid"),
+    )
+    .await;
+    let browser = Browser::new();
+    browser.get(format!("{base}/count")).await.ok();
+    browser.get(format!("{base}/count")).await.ok();
+    let old = browser.cookie(&base).expect("a session cookie");
+    assert_eq!(browser.get(format!("{base}/cycle")).await.ok(), "cycled");
+    assert_ne!(browser.cookie(&base), Some(old.clone()), "a new id");
+    // A copy of the old cookie: its session is gone, and so must its lock be.
+    let reply = replay(&base, "/count", &old).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "the old id's lock was left held: {}",
+        reply.body
+    );
+    // And the new id's session goes on, its own lock free.
+    assert_eq!(browser.get(format!("{base}/count")).await.ok(), "3");
+}

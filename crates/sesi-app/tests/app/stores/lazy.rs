@@ -56,13 +56,30 @@ async fn a_route_that_never_asks_for_the_session_sends_redis_no_command_even_wit
         "five requests with a session cookie to a route that never asks for the session"
     );
 
-    // A read that changes nothing and needs no reissue: the lock (SET NX), one GET, the unlock
-    // (EVAL, whose script runs a GET and a DEL, which Redis counts too).
+    // A read that changes nothing and needs no reissue: two round trips, both scripts. The
+    // lock and the read in one (SET NX, GET), the unlock in the other (GET, DEL); Redis counts
+    // the commands inside a script as well as the EVAL.
     visitor.session().await;
     let stats = commandstats(&redis);
-    let expected = [("set", 1), ("get", 2), ("eval", 1), ("del", 1)]
+    let expected = [("eval", 2), ("set", 1), ("get", 2), ("del", 1)]
         .map(|(name, calls)| (name.to_owned(), calls));
     assert_eq!(stats, BTreeMap::from(expected));
+
+    // A write: still two round trips, the lock with the read, the save with the unlock.
+    redis.command("CONFIG RESETSTAT").expect("redis answers");
+    let token = visitor.token().await;
+    visitor.count(&token).await;
+    let stats = commandstats(&redis);
+    let evals = stats.get("eval").copied().unwrap_or(0);
+    assert_eq!(
+        evals, 4,
+        "two requests (the token, then the count), two scripts each: {stats:?}"
+    );
+    assert_eq!(
+        stats.get("del"),
+        Some(&2),
+        "each request released its lock: {stats:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
