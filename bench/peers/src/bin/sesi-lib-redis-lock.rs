@@ -1,8 +1,14 @@
 //! axum + the sesi library with `sesi_redis::RedisStore` and per-session locking.
+//!
+//! On tokio's current-thread runtime, as actix-web runs each worker. On the multi-thread runtime,
+//! even with one worker, Redis received the commands one by one instead of in batches (its CPU
+//! per request was four times higher), most likely because a woken task runs next there (the
+//! "LIFO slot"): the connection's writer then flushes each command alone. docs/benchmarks.md
+//! measures both.
 
 use sesi_bench_peers::{listen_addr_or_exit, redis, serve_axum};
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
     serve_axum(listen_addr_or_exit(), redis::sesi_router(true).await).await
 }
