@@ -6,9 +6,10 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
 use redis::sentinel::{SentinelClientBuilder, SentinelServerType};
-use redis::{Cmd, ConnectionAddr, FromRedisValue, RedisResult, TlsCertificates, TlsMode};
+use redis::{Cmd, ConnectionAddr, FromRedisValue, Pipeline, RedisResult, TlsCertificates, TlsMode};
 
 use crate::ConnectError;
+use crate::request::Request;
 use crate::sentinel::SentinelConnection;
 use crate::target::{SentinelTarget, Target};
 
@@ -87,10 +88,19 @@ impl Backend {
     }
 
     pub(crate) async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> RedisResult<T> {
+        self.run(Request::One(cmd)).await
+    }
+
+    /// Runs `pipe` in one round trip (its commands must share a hash slot in a cluster).
+    pub(crate) async fn pipeline<T: FromRedisValue>(&self, pipe: &Pipeline) -> RedisResult<T> {
+        self.run(Request::Pipe(pipe)).await
+    }
+
+    async fn run<T: FromRedisValue>(&self, request: Request<'_>) -> RedisResult<T> {
         match self {
-            Backend::Single(manager) => cmd.query_async(&mut manager.clone()).await,
-            Backend::Cluster(cluster) => cmd.query_async(&mut cluster.clone()).await,
-            Backend::Sentinel(sentinel) => sentinel.query(cmd).await,
+            Backend::Single(manager) => request.run(&mut manager.clone()).await,
+            Backend::Cluster(cluster) => request.run(&mut cluster.clone()).await,
+            Backend::Sentinel(sentinel) => sentinel.query(request).await,
         }
     }
 }

@@ -26,6 +26,7 @@
 //! ```
 
 mod backend;
+mod request;
 mod sentinel;
 mod target;
 mod tls;
@@ -49,11 +50,6 @@ pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Releases a lock only while it holds the caller's token.
 const UNLOCK: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
-
-/// Takes the lock (KEYS[2]) if free and reads the session (KEYS[1]) in the same round trip:
-/// `{1, data or nil}` when taken, `{0}` when held elsewhere.
-const LOCK_AND_LOAD: &str = "if redis.call('set', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then \
-     return {1, redis.call('get', KEYS[1])} else return {0} end";
 
 /// Saves the session (KEYS[1], with PX ARGV[2] unless empty), then releases the lock (KEYS[2])
 /// if it still holds the token ARGV[3].
@@ -310,28 +306,23 @@ impl SessionStore for RedisStore {
         token: LockToken,
         lease: Duration,
     ) -> BoxFuture<'_, Result<Option<Option<Vec<u8>>>, StoreError>> {
-        // One script: a session and its lock share a hash slot, so this works in a cluster.
-        let mut cmd = redis::cmd("EVAL");
-        cmd.arg(LOCK_AND_LOAD)
-            .arg(2)
-            .arg(self.key(id))
+        // One round trip, no script: SET NX then GET, pipelined. The GET's answer counts only
+        // when the SET took the lock; Redis runs a connection's commands in order, and once the
+        // lock is ours no other request writes the session. A session and its lock share a
+        // hash slot, so this works in a cluster.
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET")
             .arg(self.lock_key(id))
             .arg(token.to_hex())
-            .arg(millis(lease));
+            .arg("NX")
+            .arg("PX")
+            .arg(millis(lease))
+            .cmd("GET")
+            .arg(self.key(id));
         Box::pin(async move {
-            let reply: Vec<redis::Value> = self.backend.query(&cmd).await.map_err(unavailable)?;
-            match reply.as_slice() {
-                [redis::Value::Int(0)] => Ok(None),
-                [redis::Value::Int(1)] | [redis::Value::Int(1), redis::Value::Nil] => {
-                    Ok(Some(None))
-                }
-                [redis::Value::Int(1), redis::Value::BulkString(data)] => {
-                    Ok(Some(Some(data.clone())))
-                }
-                other => Err(StoreError::Unavailable(
-                    format!("unexpected reply to the lock-and-load script: {other:?}").into(),
-                )),
-            }
+            let (taken, data): (Option<String>, Option<Vec<u8>>) =
+                self.backend.pipeline(&pipe).await.map_err(unavailable)?;
+            Ok(taken.map(|_| data))
         })
     }
 

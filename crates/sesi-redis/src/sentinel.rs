@@ -16,7 +16,9 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use redis::aio::MultiplexedConnection;
 use redis::sentinel::SentinelClient;
-use redis::{AsyncConnectionConfig, Cmd, ErrorKind, FromRedisValue, RedisError, RedisResult};
+use redis::{AsyncConnectionConfig, ErrorKind, FromRedisValue, RedisError, RedisResult};
+
+use crate::request::Request;
 
 /// The master's connection and a generation number that changes with each discovery.
 type Current = (u64, MultiplexedConnection);
@@ -72,9 +74,9 @@ impl SentinelConnection {
         Ok(SentinelConnection { shared, watcher })
     }
 
-    /// Runs `cmd` on the master.
-    pub(crate) async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> RedisResult<T> {
-        self.shared.query(cmd).await
+    /// Runs `request` on the master.
+    pub(crate) async fn query<T: FromRedisValue>(&self, request: Request<'_>) -> RedisResult<T> {
+        self.shared.query(request).await
     }
 }
 
@@ -181,15 +183,15 @@ impl Shared {
         Ok(current)
     }
 
-    async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> RedisResult<T> {
+    async fn query<T: FromRedisValue>(&self, cmd: Request<'_>) -> RedisResult<T> {
         let (generation, mut conn) = match self.current() {
             Some(current) => current,
             None => self.discover(None).await?,
         };
-        match cmd.query_async(&mut conn).await {
+        match cmd.run(&mut conn).await {
             Err(err) if err.kind() == ErrorKind::ReadOnly => {
                 let (generation, mut conn) = self.discover(Some(generation)).await?;
-                let retried = cmd.query_async(&mut conn).await;
+                let retried = cmd.run(&mut conn).await;
                 if let Err(err) = &retried
                     && (broken(err) || err.kind() == ErrorKind::ReadOnly)
                 {
