@@ -241,6 +241,19 @@ impl RedisStore {
     }
 }
 
+impl RedisStore {
+    /// Runs `cmd`, whose integer reply (a count) says nothing the store needs.
+    fn run_for_effect(&self, cmd: redis::Cmd) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.backend
+                .query::<i64>(&cmd)
+                .await
+                .map(drop)
+                .map_err(unavailable)
+        })
+    }
+}
+
 fn unavailable(err: redis::RedisError) -> StoreError {
     StoreError::Unavailable(Box::new(err))
 }
@@ -273,13 +286,7 @@ impl SessionStore for RedisStore {
     fn delete(&self, id: SessionId) -> BoxFuture<'_, Result<(), StoreError>> {
         let mut cmd = redis::cmd("DEL");
         cmd.arg(self.key(id));
-        Box::pin(async move {
-            self.backend
-                .query::<i64>(&cmd)
-                .await
-                .map(drop)
-                .map_err(unavailable)
-        })
+        self.run_for_effect(cmd)
     }
 
     fn try_lock(
@@ -342,13 +349,7 @@ impl SessionStore for RedisStore {
             .arg(data)
             .arg(ttl.map(|ttl| millis(ttl).to_string()).unwrap_or_default())
             .arg(token.to_hex());
-        Box::pin(async move {
-            self.backend
-                .query::<i64>(&cmd)
-                .await
-                .map(drop)
-                .map_err(unavailable)
-        })
+        self.run_for_effect(cmd)
     }
 
     fn unlock(&self, id: SessionId, token: LockToken) -> BoxFuture<'_, Result<(), StoreError>> {
@@ -359,12 +360,6 @@ impl SessionStore for RedisStore {
             .arg(1)
             .arg(self.lock_key(id))
             .arg(token.to_hex());
-        Box::pin(async move {
-            self.backend
-                .query::<i64>(&cmd)
-                .await
-                .map(drop)
-                .map_err(unavailable)
-        })
+        self.run_for_effect(cmd)
     }
 }

@@ -233,7 +233,7 @@ mod tests {
                 tls: false
             })
         );
-        assert!(Target::parse("rediss://host:6380").unwrap().tls());
+        assert!(Target::parse("rediss://host:6380").expect("valid").tls());
     }
 
     #[test]
@@ -273,7 +273,11 @@ mod tests {
                 password: Some("s:cret".into()),
             }))
         );
-        assert!(Target::parse("rediss+sentinel://s1:26379/m").unwrap().tls());
+        assert!(
+            Target::parse("rediss+sentinel://s1:26379/m")
+                .expect("valid")
+                .tls()
+        );
         for bad in [
             "redis+sentinel://s1:26379",
             "redis+sentinel://s1:26379/",

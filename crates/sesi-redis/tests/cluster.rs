@@ -11,7 +11,7 @@ use std::time::Duration;
 use sesi_core::store::{LockToken, SessionId, SessionStore};
 use sesi_redis::RedisStore;
 use sesi_testkit::redis::{RedisCluster, Transport};
-use support::{Remote, shared, unique_prefix};
+use support::{Remote, sessions_and_locks_work, shared, unique_prefix};
 
 static CLUSTER: Mutex<Weak<RedisCluster>> = Mutex::new(Weak::new());
 
@@ -248,28 +248,5 @@ async fn a_tls_cluster_serves_sessions_and_locks_on_every_master() {
     };
     assert!(cluster.url().starts_with("rediss+cluster://"));
     let store = store(&cluster, &unique_prefix()).await;
-    for n in 0..30u8 {
-        let id = SessionId::generate();
-        store
-            .save(id, vec![n], Some(Duration::from_secs(60)))
-            .await
-            .expect("save over TLS");
-        assert_eq!(store.load(id).await.expect("load"), Some(vec![n]));
-        let token = LockToken::generate();
-        assert!(
-            store
-                .try_lock(id, token, Duration::from_secs(5))
-                .await
-                .expect("lock")
-        );
-        store.unlock(id, token).await.expect("unlock");
-        assert!(
-            store
-                .try_lock(id, token, Duration::from_secs(5))
-                .await
-                .expect("relock")
-        );
-        store.unlock(id, token).await.expect("unlock");
-        store.delete(id).await.expect("delete");
-    }
+    sessions_and_locks_work(&store, 30).await;
 }

@@ -10,12 +10,12 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use sesi_core::store::contract::{self, Fixture};
-use sesi_core::store::{BoxFuture, LockToken, SessionId, SessionStore, StoreError};
+use sesi_core::store::contract;
+use sesi_core::store::{LockToken, SessionId, SessionStore, StoreError};
 use sesi_redis::{ConnectError, RedisStore};
 use sesi_testkit::free_port;
 use sesi_testkit::redis::{RedisServer, TempDir, Transport};
-use support::{chain, unique_prefix};
+use support::{Remote, chain, unique_prefix};
 
 fn redis_url() -> String {
     std::env::var("SESI_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
@@ -43,27 +43,12 @@ async fn connect(prefix: &str) -> Option<RedisStore> {
     }
 }
 
-/// Redis and real time: the contract's short TTL is a PX of 300 ms, waited out with a sleep.
-struct Redis {
-    store: RedisStore,
-}
-
-impl Fixture for Redis {
-    fn store(&self) -> &dyn SessionStore {
-        &self.store
-    }
-
-    fn short_ttl(&self) -> Duration {
-        Duration::from_millis(300)
-    }
-
-    fn pass(&self, time: Duration) -> BoxFuture<'_, ()> {
-        Box::pin(tokio::time::sleep(time))
-    }
-}
-
 sesi_core::store_contract_tests!(async {
-    connect(&unique_prefix()).await.map(|store| Redis { store })
+    // The test script's redis-server: nothing to keep alive.
+    connect(&unique_prefix()).await.map(|store| Remote {
+        store,
+        _servers: std::sync::Arc::new(()),
+    })
 });
 
 /// A plain connection for looking at the keys behind the store's back.

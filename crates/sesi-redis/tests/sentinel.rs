@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use sesi_core::store::{LockToken, SessionId, SessionStore};
 use sesi_redis::RedisStore;
 use sesi_testkit::redis::{RedisSentinelSet, Transport};
-use support::{Remote, shared, unique_prefix};
+use support::{Remote, sessions_and_locks_work, shared, unique_prefix};
 
 static SET: Mutex<Weak<RedisSentinelSet>> = Mutex::new(Weak::new());
 
@@ -344,20 +344,5 @@ async fn a_tls_sentinel_set_serves_sessions() {
     };
     assert!(set.url().starts_with("rediss+sentinel://"));
     let store = store(&set).await;
-    for n in 0..10u8 {
-        let id = SessionId::generate();
-        store
-            .save(id, vec![n], Some(Duration::from_secs(60)))
-            .await
-            .expect("save over TLS");
-        assert_eq!(store.load(id).await.expect("load"), Some(vec![n]));
-        let token = LockToken::generate();
-        assert!(
-            store
-                .try_lock(id, token, Duration::from_secs(5))
-                .await
-                .expect("lock")
-        );
-        store.unlock(id, token).await.expect("unlock");
-    }
+    sessions_and_locks_work(&store, 10).await;
 }

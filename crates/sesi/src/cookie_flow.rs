@@ -30,8 +30,7 @@ pub(crate) fn finish<B: From<String>>(
     response: Response<B>,
 ) -> Response<B> {
     // From here on a write (by a task that kept the session) would reach nobody: refused.
-    lifecycle.close();
-    if !lifecycle.is_touched() {
+    if !lifecycle.close() {
         return untouched(lifecycle, response);
     }
     let status = judged_status(lifecycle);

@@ -90,12 +90,7 @@ async fn in_redis_remember_me_is_the_keys_ttl_and_the_id_cookie_carries_the_max_
         "sesi:{{{}}}",
         id_of(&visitor.cookie().expect("a cookie")).to_hex()
     );
-    let pttl: i64 = redis
-        .command(&format!("PTTL {key}"))
-        .expect("redis answers")
-        .trim_start_matches(':')
-        .parse()
-        .expect("an integer");
+    let pttl = redis.pttl(&key);
     assert!(
         (2_591_000_000..=2_592_000_000).contains(&pttl),
         "the session lives 30 days in Redis: {pttl} ms"
@@ -103,11 +98,6 @@ async fn in_redis_remember_me_is_the_keys_ttl_and_the_id_cookie_carries_the_max_
     // Unticked: back to the layer's idle timeout (1200 s) and a browser-session cookie.
     let set_cookie = remember(&visitor, false).await;
     assert!(!set_cookie.contains("Max-Age"), "{set_cookie}");
-    let pttl: i64 = redis
-        .command(&format!("PTTL {key}"))
-        .expect("redis answers")
-        .trim_start_matches(':')
-        .parse()
-        .expect("an integer");
+    let pttl = redis.pttl(&key);
     assert!((1_190_000..=1_200_000).contains(&pttl), "{pttl} ms");
 }

@@ -96,9 +96,13 @@ impl Lifecycle {
 
     /// Ends the request for the handler's side: from now on every write to the session (by a
     /// task that kept a clone) is refused with [`SessionError::Closed`](super::SessionError) and
-    /// logged, instead of being silently lost. The middleware calls it before it plans.
-    pub fn close(&self) {
-        self.session.lock().closed = true;
+    /// logged, instead of being silently lost. The middleware calls it before it plans. Returns
+    /// [`is_touched`](Self::is_touched), read under the same lock (one lock per request saved
+    /// on the cookie path).
+    pub fn close(&self) -> bool {
+        let mut inner = self.session.lock();
+        inner.closed = true;
+        inner.touched
     }
 
     /// Decides what the end of the request must do under the engine's [`StorageMode`], and

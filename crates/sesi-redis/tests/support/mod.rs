@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use sesi_core::store::contract::Fixture;
-use sesi_core::store::{BoxFuture, SessionId, SessionStore};
+use sesi_core::store::{BoxFuture, LockToken, SessionId, SessionStore};
 use sesi_redis::RedisStore;
 
 /// A store on real Redis, and the servers it needs, kept running while the fixture lives.
@@ -59,4 +59,29 @@ pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
         next = err.source();
     }
     out.join(": ")
+}
+
+/// `sessions` sessions saved, read back, locked, unlocked, locked again and deleted through
+/// `store`: one smoke pass over every kind of command (for the TLS topologies).
+pub async fn sessions_and_locks_work(store: &RedisStore, sessions: u8) {
+    for n in 0..sessions {
+        let id = SessionId::generate();
+        store
+            .save(id, vec![n], Some(Duration::from_secs(60)))
+            .await
+            .expect("save");
+        assert_eq!(store.load(id).await.expect("load"), Some(vec![n]));
+        let token = LockToken::generate();
+        for step in ["lock", "relock after unlock"] {
+            assert!(
+                store
+                    .try_lock(id, token, Duration::from_secs(5))
+                    .await
+                    .expect(step),
+                "{step}"
+            );
+            store.unlock(id, token).await.expect("unlock");
+        }
+        store.delete(id).await.expect("delete");
+    }
 }

@@ -122,6 +122,15 @@ impl Redis {
         replies
     }
 
+    /// The milliseconds `key` has left to live (`PTTL`: -1 without expiry, -2 when absent).
+    pub fn pttl(&self, key: &str) -> i64 {
+        let reply = self.command(&format!("PTTL {key}")).expect("redis answers");
+        reply
+            .strip_prefix(':')
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("an integer reply to PTTL: {reply}"))
+    }
+
     /// How many keys database 0 holds.
     pub fn keys(&self) -> usize {
         let reply = self.command("DBSIZE").expect("redis answers");
