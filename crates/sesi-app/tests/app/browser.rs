@@ -349,3 +349,70 @@ async fn cart_inspector_tampering_and_reset() {
 
     b.quit().await;
 }
+
+/// Seconds from now until the browser's session cookie expires; `None` for a cookie that ends
+/// with the browser.
+async fn cookie_lifetime(b: &Browser<'_>, step: &str) -> Option<i64> {
+    let cookie = b.run(step, b.client().get_named_cookie("session")).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    cookie
+        .expires_datetime()
+        .map(|at| at.unix_timestamp() - i64::try_from(now).expect("in range"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remember_me_makes_the_browser_keep_its_cookie_for_thirty_days() {
+    let _machine = load::whole().await;
+    let Some(tools) = tools() else {
+        return;
+    };
+    let server = serve();
+    let driver = Driver::start(&tools);
+    let b = Browser::open(&driver, &server, "remember").await;
+
+    b.goto("/cart").await;
+    let lifetime = cookie_lifetime(&b, "the first cookie").await;
+    b.expect_eq("a browser-session cookie at first", None, lifetime)
+        .await;
+    let checkbox = b.find("the remember-me checkbox", "#remember-me").await;
+    b.run("tick remember me", checkbox.click()).await;
+    b.click("save remember me", "#remember-save").await;
+    let flashes = b.texts("flash after remember me", "p.flash").await;
+    b.expect_eq(
+        "the page says so",
+        vec![
+            "You will be remembered on this browser for 30 days after your last visit.".to_owned(),
+        ],
+        flashes,
+    )
+    .await;
+    let lifetime = cookie_lifetime(&b, "the remembered cookie").await;
+    b.expect(
+        "the browser keeps the cookie for 30 days",
+        lifetime.is_some_and(|secs| (2_591_000..=2_592_000).contains(&secs)),
+        "an expiry 2,592,000 s away",
+        format!("{lifetime:?}"),
+    )
+    .await;
+    let ticked = b
+        .attr("the box stays ticked", "#remember-me", "checked")
+        .await;
+    b.expect(
+        "ticked after the reload",
+        !ticked.is_empty(),
+        "checked",
+        ticked,
+    )
+    .await;
+
+    let checkbox = b.find("the remember-me checkbox", "#remember-me").await;
+    b.run("untick remember me", checkbox.click()).await;
+    b.click("save forget me", "#remember-save").await;
+    let lifetime = cookie_lifetime(&b, "the forgotten cookie").await;
+    b.expect_eq("a browser-session cookie again", None, lifetime)
+        .await;
+    b.quit().await;
+}
