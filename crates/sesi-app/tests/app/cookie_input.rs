@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::json;
 use sesi::CookieFormat as _;
 
-use crate::support::cookie::{codec, decode, forge, tamper};
+use crate::support::cookie::{codec, decode, forge, forge_ahead, tamper};
 use crate::support::html::{cart_lines, counter, data_status};
 use crate::support::server::{TestServer, settings};
 
@@ -232,7 +232,9 @@ fn nearly_full_cookie(token: &str, room: usize) -> String {
             size <= budget - 4 && size > budget - room
         })
         .expect("a padding length lands in the window");
-    forge(json!({"_csrft_": token, "pad": "x".repeat(pad)}))
+    // Ten seconds ahead: the reissue the next second would owe (a Set-Cookie even on a 4xx)
+    // cannot fall due while the test runs, so "no Set-Cookie" is not a race with the clock.
+    forge_ahead(json!({"_csrft_": token, "pad": "x".repeat(pad)}), 10)
 }
 
 #[tokio::test]
