@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use futures_util::{StreamExt, TryStreamExt};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
@@ -19,6 +20,9 @@ pub(crate) enum Backend {
     Sentinel(SentinelConnection),
 }
 
+/// How many requests [`Backend::each`] keeps in flight at once in a cluster.
+const CLUSTER_CONCURRENCY: usize = 32;
+
 fn unreachable(err: redis::RedisError) -> ConnectError {
     ConnectError::Unreachable(Box::new(err))
 }
@@ -30,6 +34,11 @@ impl Backend {
             Backend::Cluster(_) => "cluster",
             Backend::Sentinel(_) => "sentinel",
         }
+    }
+
+    /// True for a cluster, where keys in different hash slots cannot share a pipeline.
+    pub(crate) fn is_cluster(&self) -> bool {
+        matches!(self, Backend::Cluster(_))
     }
 
     pub(crate) async fn connect(
@@ -94,6 +103,31 @@ impl Backend {
     /// Runs `pipe` in one round trip (its commands must share a hash slot in a cluster).
     pub(crate) async fn pipeline<T: FromRedisValue>(&self, pipe: &Pipeline) -> RedisResult<T> {
         self.run(Request::Pipe(pipe)).await
+    }
+
+    /// Runs independent commands (each on keys of one slot) and gives their replies in order:
+    /// one pipeline, so one round trip, on a single server or a sentinel's master; in a
+    /// cluster, where the keys may live on different masters, separate requests, up to
+    /// [`CLUSTER_CONCURRENCY`] at a time. Each command is bounded by the response timeout; the
+    /// first error is returned (the other commands may have run).
+    pub(crate) async fn each<T: FromRedisValue + Send>(&self, cmds: &[Cmd]) -> RedisResult<Vec<T>> {
+        if cmds.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.is_cluster() {
+            // The futures made first (not a `map` closure in the stream), so that the future
+            // holding the stream is `Send`.
+            let requests: Vec<_> = cmds.iter().map(|cmd| self.query::<T>(cmd)).collect();
+            return futures_util::stream::iter(requests)
+                .buffered(CLUSTER_CONCURRENCY)
+                .try_collect()
+                .await;
+        }
+        let mut pipe = redis::pipe();
+        for cmd in cmds {
+            pipe.add_command(cmd.clone());
+        }
+        self.pipeline(&pipe).await
     }
 
     async fn run<T: FromRedisValue>(&self, request: Request<'_>) -> RedisResult<T> {

@@ -7,6 +7,17 @@
 //! crashed server's lock ends with its lease. The braces are a hash tag: in a cluster a session
 //! and its lock live in the same slot, so every command and script touches one slot.
 //!
+//! Sessions tied to a user ("log out everywhere", [`SessionStore::save_user_session`]) are
+//! also indexed in a sorted set at `<prefix>user:<user>` ([`RedisStore::user_key`]), scored by
+//! their deadlines. In a cluster the index and the sessions are in different slots, and no step
+//! spans both; the order of the steps keeps them consistent. A session is indexed before anyone
+//! can use it (a request that loaded it indexes it, then saves it; a new one is written, then
+//! indexed, then its cookie is sent). The index may hold ids of sessions that ended: dropped a
+//! minute past their deadline, skipped (and removed) when listing. Ending a user's sessions
+//! deletes each session key on its own slot, and a request in flight saves back with
+//! `SET … XX`, so it cannot revive a revoked session. A new login saved at the very moment of
+//! the revocation may survive it (the next revocation ends it).
+//!
 //! Every command has a response timeout. A single server's connection is redis-rs's
 //! `ConnectionManager`, which reconnects in the background after Redis restarts; a cluster's
 //! follows `MOVED` and `ASK` redirections and slot changes; a sentinel connection asks the
@@ -30,13 +41,14 @@ mod request;
 mod sentinel;
 mod target;
 mod tls;
+mod users;
 
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sesi_core::store::{BoxFuture, LockToken, SessionId, SessionStore, StoreError};
+use sesi_core::store::{BoxFuture, LockToken, SessionId, SessionStore, StoreError, StoredSession};
 
 use backend::Backend;
 pub use target::UrlError;
@@ -239,6 +251,24 @@ impl RedisStore {
     pub fn lock_key(&self, id: SessionId) -> String {
         format!("{}lock:{{{}}}", self.prefix, id.to_hex())
     }
+
+    /// The key of a user's index: a sorted set of the ids of the user's sessions (in hex),
+    /// scored by their deadlines in milliseconds since the epoch (`+inf` for none). The user id
+    /// goes in as it is.
+    #[must_use]
+    pub fn user_key(&self, user: &str) -> String {
+        format!("{}user:{user}", self.prefix)
+    }
+
+    /// `SET <session key> data [PX ttl]`.
+    fn set_cmd(&self, id: SessionId, data: Vec<u8>, ttl: Option<Duration>) -> redis::Cmd {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.key(id)).arg(data);
+        if let Some(ttl) = ttl {
+            cmd.arg("PX").arg(millis(ttl));
+        }
+        cmd
+    }
 }
 
 impl RedisStore {
@@ -275,11 +305,7 @@ impl SessionStore for RedisStore {
         data: Vec<u8>,
         ttl: Option<Duration>,
     ) -> BoxFuture<'_, Result<(), StoreError>> {
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(self.key(id)).arg(data);
-        if let Some(ttl) = ttl {
-            cmd.arg("PX").arg(millis(ttl));
-        }
+        let cmd = self.set_cmd(id, data, ttl);
         Box::pin(async move { self.backend.query(&cmd).await.map_err(unavailable) })
     }
 
@@ -361,5 +387,30 @@ impl SessionStore for RedisStore {
             .arg(self.lock_key(id))
             .arg(token.to_hex());
         self.run_for_effect(cmd)
+    }
+
+    /// Saves the session and indexes it under `user` (in the order the crate docs give): one
+    /// pipeline on a single server or a sentinel's master, two requests in a cluster.
+    fn save_user_session(
+        &self,
+        id: SessionId,
+        data: Vec<u8>,
+        ttl: Option<Duration>,
+        user: &str,
+        update_only: bool,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.index_and_save(id, data, ttl, user, update_only)
+    }
+
+    fn user_sessions(&self, user: &str) -> BoxFuture<'_, Result<Vec<StoredSession>, StoreError>> {
+        self.indexed_sessions(user)
+    }
+
+    fn delete_user_sessions(
+        &self,
+        user: &str,
+        keep: Option<SessionId>,
+    ) -> BoxFuture<'_, Result<usize, StoreError>> {
+        self.delete_indexed(user, keep)
     }
 }

@@ -1,16 +1,18 @@
 //! `redis+cluster://` against a real three-master cluster made by `redis-cli --cluster create`:
 //! the store contract, the hash-tag layout, traffic that keeps every increment while slots
-//! move between masters, and the same over TLS (`rediss+cluster://`).
+//! move between masters, a user's sessions spread over every master listed and ended through
+//! the user index, and the same over TLS (`rediss+cluster://`).
 
 mod support;
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use sesi_core::store::{LockToken, SessionId, SessionStore};
 use sesi_redis::RedisStore;
-use sesi_testkit::redis::{RedisCluster, Transport};
+use sesi_testkit::redis::{RedisCluster, RedisServer, Transport};
 use support::{Remote, sessions_and_locks_work, shared, unique_prefix};
 
 static CLUSTER: Mutex<Weak<RedisCluster>> = Mutex::new(Weak::new());
@@ -55,7 +57,7 @@ fn keyslot(cluster: &RedisCluster, key: &str) -> u16 {
 async fn a_session_and_its_lock_share_a_slot_and_sessions_spread_over_every_master() {
     let Some(cluster) = cluster() else { return };
     let store = store(&cluster, &unique_prefix()).await;
-    let mut masters_used = std::collections::BTreeSet::new();
+    let mut masters_used = BTreeSet::new();
     for _ in 0..30 {
         let id = SessionId::generate();
         let slot = keyslot(&cluster, &store.key(id));
@@ -249,4 +251,79 @@ async fn a_tls_cluster_serves_sessions_and_locks_on_every_master() {
     assert!(cluster.url().starts_with("rediss+cluster://"));
     let store = store(&cluster, &unique_prefix()).await;
     sessions_and_locks_work(&store, 30).await;
+}
+
+/// The masters holding keys in `key`'s slot (one, unless the slot is moving right now: another
+/// test reshards the shared cluster).
+fn masters_of(cluster: &RedisCluster, key: &str) -> Vec<u16> {
+    let slot = keyslot(cluster, key);
+    cluster
+        .nodes
+        .iter()
+        .map(RedisServer::port)
+        .filter(|port| {
+            let count = cluster.cli(
+                Some(*port),
+                &["cluster".into(), "countkeysinslot".into(), slot.to_string()],
+            );
+            count.trim() != "0"
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_users_sessions_on_every_master_are_all_listed_and_all_ended() {
+    let Some(cluster) = cluster() else { return };
+    let store = store(&cluster, &unique_prefix()).await;
+    let user = "ada";
+    let ids: Vec<SessionId> = (0..24).map(|_| SessionId::generate()).collect();
+    for (n, id) in ids.iter().enumerate() {
+        let ttl = (n % 2 == 0).then_some(Duration::from_secs(600));
+        store
+            .save_user_session(*id, vec![u8::try_from(n).expect("small")], ttl, user, false)
+            .await
+            .expect("save_user_session");
+    }
+    let masters: BTreeSet<u16> = ids
+        .iter()
+        .flat_map(|id| masters_of(&cluster, &store.key(*id)))
+        .collect();
+    assert_eq!(masters.len(), 3, "24 sessions land on all three masters");
+
+    let listed: BTreeSet<SessionId> = store
+        .user_sessions(user)
+        .await
+        .expect("user_sessions")
+        .into_iter()
+        .map(|session| session.id)
+        .collect();
+    assert_eq!(listed, ids.iter().copied().collect(), "every one listed");
+
+    let kept = ids[5];
+    let ended = store
+        .delete_user_sessions(user, Some(kept))
+        .await
+        .expect("delete_user_sessions");
+    assert_eq!(ended, ids.len() - 1);
+    for id in &ids {
+        let loaded = store.load(*id).await.expect("load");
+        assert_eq!(loaded.is_some(), *id == kept, "{id:?}");
+    }
+    // A request that loaded one of them before the revocation saves it back: nothing returns.
+    store
+        .save_user_session(ids[0], b"late".to_vec(), None, user, true)
+        .await
+        .expect("an update-only save succeeds");
+    assert_eq!(
+        store.load(ids[0]).await.expect("load"),
+        None,
+        "still revoked"
+    );
+    let listed = store.user_sessions(user).await.expect("user_sessions");
+    assert_eq!(listed.len(), 1, "only the kept one: {listed:?}");
+    assert_eq!(listed[0].id, kept);
+    assert_eq!(
+        store.delete_user_sessions(user, None).await.expect("end"),
+        1
+    );
 }

@@ -1,5 +1,6 @@
 //! The `SessionStore` contract (sesi-core's `store_contract_tests!`) against a real redis-server,
-//! plus what is particular to Redis: the key layout, prefixes, and reconnecting after a restart.
+//! plus what is particular to Redis: the key layout, prefixes, the user index's entries and expiry,
+//! and reconnecting after a restart.
 //!
 //! Redis is found at `SESI_REDIS_URL` (default `redis://127.0.0.1:6379`); `scripts/test.sh` starts
 //! one. When none answers, the tests fail where every test must run (`scripts/test.sh`, CI) and
@@ -8,6 +9,7 @@
 
 mod support;
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use sesi_core::store::contract;
@@ -250,4 +252,190 @@ async fn the_store_fails_while_redis_is_down_and_recovers_when_it_is_back() {
         store.load(id).await.expect("load"),
         Some(contract::payload("after"))
     );
+}
+
+/// The user index as Redis holds it: (member, score) pairs and the key's PTTL.
+async fn index_of(
+    conn: &mut redis::aio::MultiplexedConnection,
+    key: &str,
+) -> (Vec<(String, f64)>, i64) {
+    redis::pipe()
+        .cmd("ZRANGE")
+        .arg(key)
+        .arg(0)
+        .arg(-1)
+        .arg("WITHSCORES")
+        .cmd("PTTL")
+        .arg(key)
+        .query_async(conn)
+        .await
+        .expect("ZRANGE + PTTL")
+}
+
+fn epoch_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs_f64()
+        * 1000.0
+}
+
+#[tokio::test]
+async fn a_users_index_expires_a_minute_after_its_longest_session_or_never() {
+    let prefix = unique_prefix();
+    let Some(store) = connect(&prefix).await else {
+        return;
+    };
+    let mut conn = raw().await;
+    let user = "ada@example.com";
+    let key = format!("{prefix}user:{user}");
+    assert_eq!(store.user_key(user), key, "the user id as it is");
+    let [short, long, forever] = [(); 3].map(|()| SessionId::generate());
+    let save = |id: SessionId, ttl: Option<u64>| {
+        let store = store.clone();
+        async move {
+            store
+                .save_user_session(
+                    id,
+                    contract::payload("x"),
+                    ttl.map(Duration::from_secs),
+                    user,
+                    false,
+                )
+                .await
+                .expect("save_user_session");
+        }
+    };
+    save(short, Some(100)).await;
+    save(long, Some(1200)).await;
+    let before = epoch_ms().floor(); // scores are whole milliseconds
+    save(long, Some(1200)).await;
+    let (members, pttl) = index_of(&mut conn, &key).await;
+    assert_eq!(members.len(), 2, "one member per session: {members:?}");
+    let (member, score) = &members[1];
+    assert_eq!(
+        member,
+        &long.to_hex(),
+        "the id in hex, latest deadline last"
+    );
+    assert!(
+        (before + 1_200_000.0..=epoch_ms() + 1_200_000.0).contains(score),
+        "scored by its deadline in ms: {score}, saved at {before}"
+    );
+    assert!(
+        (1_255_000..=1_260_000).contains(&pttl),
+        "the index outlives its longest session by a minute: {pttl} ms"
+    );
+
+    save(forever, None).await;
+    let (members, pttl) = index_of(&mut conn, &key).await;
+    assert_eq!(members[2], (forever.to_hex(), f64::INFINITY));
+    assert_eq!(
+        pttl, -1,
+        "a session without expiry: an index without expiry"
+    );
+
+    // Once the sessions without expiry and with the longest one are ended, the index's
+    // expiry follows the one left.
+    let ended = store
+        .delete_user_sessions(user, Some(short))
+        .await
+        .expect("delete_user_sessions");
+    assert_eq!(ended, 2);
+    save(short, Some(100)).await;
+    let (members, pttl) = index_of(&mut conn, &key).await;
+    assert_eq!(
+        members.len(),
+        1,
+        "the ended ones left the index: {members:?}"
+    );
+    assert!(
+        (155_000..=160_000).contains(&pttl),
+        "back to the one session's deadline plus a minute: {pttl} ms"
+    );
+    store
+        .delete_user_sessions(user, None)
+        .await
+        .expect("delete_user_sessions");
+}
+
+#[tokio::test]
+async fn dead_entries_leave_the_index_when_pruned_listed_or_revoked() {
+    let prefix = unique_prefix();
+    let Some(store) = connect(&prefix).await else {
+        return;
+    };
+    let mut conn = raw().await;
+    let user = "bob";
+    let key = store.user_key(user);
+    let [long_gone, just_ended, gone, forever, live] = [(); 5].map(|()| SessionId::generate());
+    let now = epoch_ms();
+    // Entries another server left: one ended two minutes ago, one ten seconds ago (within the
+    // margin for clocks that disagree), and a member that is not a session id.
+    let _: () = redis::cmd("ZADD")
+        .arg(&key)
+        .arg(now - 120_000.0)
+        .arg(long_gone.to_hex())
+        .arg(now - 10_000.0)
+        .arg(just_ended.to_hex())
+        .arg(now + 600_000.0)
+        .arg("not-a-session-id")
+        .query_async(&mut conn)
+        .await
+        .expect("ZADD");
+    for (id, ttl) in [(gone, Some(600)), (forever, None), (live, Some(600))] {
+        store
+            .save_user_session(
+                id,
+                contract::payload("x"),
+                ttl.map(Duration::from_secs),
+                user,
+                false,
+            )
+            .await
+            .expect("save_user_session");
+    }
+    // Logouts: plain deletes, which do not know the user.
+    store.delete(gone).await.expect("delete");
+    store.delete(forever).await.expect("delete");
+    let members = |index: &[(String, f64)]| -> BTreeSet<String> {
+        index.iter().map(|(member, _)| member.clone()).collect()
+    };
+    let (index, pttl) = index_of(&mut conn, &key).await;
+    let expected: BTreeSet<String> = [just_ended, gone, forever, live]
+        .iter()
+        .map(SessionId::to_hex)
+        .chain(["not-a-session-id".to_owned()])
+        .collect();
+    assert_eq!(
+        members(&index),
+        expected,
+        "pruned a minute past its deadline, kept within the minute"
+    );
+    assert_eq!(pttl, -1, "an entry without a deadline");
+
+    let listed = store.user_sessions(user).await.expect("user_sessions");
+    assert_eq!(listed.len(), 1, "only the live session: {listed:?}");
+    assert_eq!(listed[0].id, live);
+    let (index, pttl) = index_of(&mut conn, &key).await;
+    let expected: BTreeSet<String> = [live.to_hex(), "not-a-session-id".to_owned()].into();
+    assert_eq!(members(&index), expected, "listing removed the dead ids");
+    assert!(
+        (655_000..=660_000).contains(&pttl),
+        "the expiry follows the entries left: {pttl} ms"
+    );
+
+    let ended = store
+        .delete_user_sessions(user, None)
+        .await
+        .expect("delete_user_sessions ignores members that are not ids");
+    assert_eq!(ended, 1, "only the live one counts");
+    assert_eq!(store.load(live).await.expect("load"), None);
+    let (index, _) = index_of(&mut conn, &key).await;
+    assert_eq!(members(&index), ["not-a-session-id".to_owned()].into());
+    let _: i64 = redis::cmd("DEL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .expect("DEL");
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sesi_core::session::{StorageMode, lifecycle};
-use sesi_core::store::SessionStore;
+use sesi_core::store::{SessionStore, UserSessions};
 use sesi_core::{Clock, CookieFormat, IntoCookieFormat, SessionConfig, SessionEngine, SystemClock};
 use tower_layer::Layer;
 
@@ -103,6 +103,18 @@ impl SessionLayer {
     #[must_use]
     pub fn has_store(&self) -> bool {
         self.shared.store.is_some()
+    }
+
+    /// The sessions of users in the layer's store, for "log out everywhere": list a user's
+    /// sessions, end them all or all but the current one (see [`Session::set_user`]). `None`
+    /// without a store: a cookie session cannot be ended from elsewhere. Keep it in the app's
+    /// state; handlers pass the request's session to mark or spare it.
+    ///
+    /// [`Session::set_user`]: sesi_core::Session::set_user
+    #[must_use]
+    pub fn user_sessions(&self) -> Option<UserSessions> {
+        let access = self.shared.store.as_ref()?;
+        Some(UserSessions::new(Arc::clone(&access.store)))
     }
 }
 

@@ -5,7 +5,9 @@
 //! that of Pyramid's `SignedCookieSessionFactory`, so a Pyramid app and a sesi service that share
 //! a secret share their visitors' sessions. A session can also live in a server-side store (or
 //! spill into one when it outgrows the cookie), with only its id in the cookie; handlers see no
-//! difference.
+//! difference. Stores: `MemoryStore` here, Redis in `sesi-redis`, PostgreSQL and SQLite in
+//! `sesi-sql`. With a store, a session tied to a user ([`Session::set_user`]) can be listed and
+//! ended on every device from any server ([`SessionLayer::user_sessions`]: "log out everywhere").
 //!
 #![cfg_attr(
     feature = "axum",
@@ -81,6 +83,7 @@ pub use sesi_core as core;
 pub use sesi_core::session::{
     LazySession, MissingSessionLayer, SessionRejection, SessionUnavailable,
 };
+pub use sesi_core::store::{UserSession, UserSessions};
 pub use sesi_core::{
     Clock, CookieFormat, CookieStatus, Expiry, HashAlg, MAX_COOKIE_SIZE, ManualClock,
     PyramidFormat, Secret, SecretError, Secrets, Session, SessionError,

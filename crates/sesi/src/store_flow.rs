@@ -270,11 +270,24 @@ async fn finish<B: From<String>>(
         return deliver(shared, request, delivery, status, response);
     }
     if let Some(save) = plan.save {
-        let saved = match held {
+        let saved = match (held, &save.user) {
             // The last store step, under the id the lock guards: save and unlock in one step
             // (one round trip in Redis).
-            Some(held) if plan.delete.is_none() && held.id() == save.id => {
+            (Some(held), None) if plan.delete.is_none() && held.id() == save.id => {
                 access.save_and_unlock(held, save).await
+            }
+            // A user's session goes through the user index (the lock, if any, is released
+            // after the plan's steps).
+            (_, Some(user)) => {
+                access
+                    .call(access.store.save_user_session(
+                        save.id,
+                        save.payload,
+                        save.ttl,
+                        user,
+                        save.update_only,
+                    ))
+                    .await
             }
             _ => {
                 access

@@ -16,6 +16,7 @@ use super::engine::SessionEngine;
 use super::expiry::Expiry;
 use super::state::Inner;
 use super::status::{CookieStatus, SetReason};
+use super::user::user_of;
 use crate::id::SessionId;
 use crate::record::Record;
 
@@ -146,11 +147,13 @@ fn plan(session: &Session) -> Plan {
     let mode = engine.storage();
     let old_id = inner.id;
     let expiry = engine.expiry_of(&inner.data().record);
-    // A session that spilled into the store last time most likely still does not fit: it is
-    // measured (exactly) before it is signed, so a big session is not signed for nothing.
+    let user = user_of(&inner.data().record.state).map(str::to_owned);
+    // A session tied to a user stays in the store, where it can be revoked. One that spilled
+    // into the store last time most likely still does not fit: it is measured (exactly) before
+    // it is signed, so a big session is not signed for nothing.
     let stays_stored = mode == StorageMode::Spill
-        && old_id.is_some()
-        && engine.cookie_size(&inner.data().record) > MAX_COOKIE_SIZE;
+        && (user.is_some()
+            || old_id.is_some() && engine.cookie_size(&inner.data().record) > MAX_COOKIE_SIZE);
     if mode != StorageMode::Store && !stays_stored {
         let value = engine.format().encode(&inner.data().record);
         let bytes = engine.cookie_overhead() + value.len();
@@ -210,6 +213,8 @@ fn plan(session: &Session) -> Plan {
             payload,
             ttl: engine.save_ttl_with(returning, expiry),
             returning,
+            update_only: !fresh && user.is_some(),
+            user,
         }),
         delete: old_id.filter(|_| fresh),
         cookie,
@@ -264,6 +269,14 @@ pub struct Save {
     ///
     /// [`SessionStore::save_returning`]: crate::store::SessionStore::save_returning
     pub returning: bool,
+    /// The user the session is tied to ([`Session::set_user`]): save it with
+    /// [`SessionStore::save_user_session`].
+    ///
+    /// [`SessionStore::save_user_session`]: crate::store::SessionStore::save_user_session
+    pub user: Option<String>,
+    /// A user's session saved under the id it was loaded with: saved only while still stored,
+    /// so a revoked session stays revoked.
+    pub update_only: bool,
 }
 
 /// What the response does with the browser's cookie.

@@ -20,6 +20,7 @@ mod state;
 mod status;
 #[cfg(test)]
 mod tests;
+mod user;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -40,6 +41,8 @@ pub use extract::{
 pub use flash::MAX_FLASH_MESSAGES;
 pub use lifecycle::{CookieStep, Incoming, Lifecycle, Plan, Save};
 pub use status::{CookieStatus, SetReason};
+pub(crate) use user::user_of;
+pub use user::{MAX_USER_LEN, USER_KEY};
 
 use crate::id::SessionId;
 use crate::record::Record;
@@ -77,6 +80,12 @@ pub enum SessionError {
     InvalidExpiry {
         /// The max age given.
         max_age: std::time::Duration,
+        /// The rule it breaks.
+        why: &'static str,
+    },
+    /// [`Session::set_user`] was given an id no store index can hold.
+    #[error("invalid user id for a session: {why}")]
+    InvalidUser {
         /// The rule it breaks.
         why: &'static str,
     },

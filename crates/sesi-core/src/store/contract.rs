@@ -36,6 +36,13 @@ use std::time::Duration;
 
 use super::{BoxFuture, LockToken, SessionId, SessionStore};
 
+mod users;
+pub use users::{
+    a_users_expired_or_deleted_sessions_are_not_listed,
+    a_users_sessions_are_listed_and_only_theirs, an_update_only_save_never_brings_a_session_back,
+    deleting_a_users_sessions_ends_all_or_all_but_one,
+};
+
 /// What the contract needs to know about a store under test.
 pub trait Fixture: Send + Sync {
     /// The store.
@@ -398,6 +405,10 @@ macro_rules! store_contract_tests {
             ids_are_isolated,
             lock_and_load_takes_the_lock_and_reads_in_one_step,
             save_and_unlock_saves_then_frees_only_its_own_lock,
+            a_users_sessions_are_listed_and_only_theirs,
+            deleting_a_users_sessions_ends_all_or_all_but_one,
+            an_update_only_save_never_brings_a_session_back,
+            a_users_expired_or_deleted_sessions_are_not_listed,
         );
     };
     (@each $fixture:expr; $($rule:ident,)*) => {

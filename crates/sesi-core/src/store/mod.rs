@@ -8,6 +8,7 @@
 #[cfg(feature = "test-util")]
 pub mod contract;
 mod memory;
+mod users;
 
 use std::fmt;
 use std::future::Future;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 pub use crate::id::{LockToken, SessionId};
 pub use memory::MemoryStore;
+pub use users::{UserSession, UserSessions};
 
 /// A boxed, sendable future, as store methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -33,6 +35,20 @@ pub enum StoreError {
     /// Another request of the same session held the lock for longer than the wait allowed.
     #[error("session is locked by another request (waited {0:?})")]
     LockTimeout(Duration),
+    /// The store does not implement this operation (a third-party store without the user
+    /// index behind [`SessionStore::save_user_session`]).
+    #[error("this session store does not support {0}")]
+    Unsupported(&'static str),
+}
+
+/// A session tied to a user, as [`SessionStore::user_sessions`] lists it: its id and its
+/// stored bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSession {
+    /// Where it lives.
+    pub id: SessionId,
+    /// The `[accessed, created, state]` JSON, as saved.
+    pub data: Vec<u8>,
 }
 
 /// Where sessions are kept on the server.
@@ -117,5 +133,50 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
             }
             self.unlock(id, token).await
         })
+    }
+
+    /// Saves the session `id` of `user` as [`save`](Self::save) does and records it in the
+    /// user's index, so [`user_sessions`](Self::user_sessions) lists it and
+    /// [`delete_user_sessions`](Self::delete_user_sessions) ends it ("log out everywhere").
+    ///
+    /// With `update_only` (the session was loaded from the store under this id), the save
+    /// happens only while the session is still stored: a request that was in flight when the
+    /// session was deleted (revoked, invalidated, expired) must not bring it back.
+    ///
+    /// By default [`StoreError::Unsupported`]: a store without a user index cannot hold sessions
+    /// tied to a user.
+    fn save_user_session(
+        &self,
+        id: SessionId,
+        data: Vec<u8>,
+        ttl: Option<Duration>,
+        user: &str,
+        update_only: bool,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
+        let _ = (id, data, ttl, user, update_only);
+        Box::pin(std::future::ready(Err(StoreError::Unsupported(
+            "sessions tied to a user",
+        ))))
+    }
+
+    /// The live sessions of `user`, in no particular order.
+    fn user_sessions(&self, user: &str) -> BoxFuture<'_, Result<Vec<StoredSession>, StoreError>> {
+        let _ = user;
+        Box::pin(std::future::ready(Err(StoreError::Unsupported(
+            "listing a user's sessions",
+        ))))
+    }
+
+    /// Deletes every session of `user` but `keep` (if given); returns how many were deleted.
+    /// When it returns, none of them loads any more, on any server.
+    fn delete_user_sessions(
+        &self,
+        user: &str,
+        keep: Option<SessionId>,
+    ) -> BoxFuture<'_, Result<usize, StoreError>> {
+        let _ = (user, keep);
+        Box::pin(std::future::ready(Err(StoreError::Unsupported(
+            "ending a user's sessions",
+        ))))
     }
 }

@@ -13,6 +13,7 @@ mod formats;
 mod plan;
 mod size;
 mod timing;
+mod user;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -144,8 +144,15 @@ fn store_mode_rewriting_an_existing_session_saves_under_its_id_without_a_cookie(
         payload,
         ttl,
         returning,
+        user,
+        update_only,
     } = save_of(&plan);
     assert_eq!((*at, *ttl, *returning), (id, TTL, true));
+    assert_eq!(
+        (user, *update_only),
+        (&None, false),
+        "no user, a plain save"
+    );
     let saved = parsed(payload);
     assert_eq!(Value::Object(saved.state), json!({"counter": 2}));
     assert_eq!(saved.accessed, Timestamp::Int(T + 5));
@@ -176,8 +183,15 @@ fn store_mode_reissue_only_refreshes_the_stored_ttl() {
         payload,
         ttl,
         returning,
+        user,
+        update_only,
     } = save_of(&plan);
     assert_eq!((*at, *ttl, *returning), (id, TTL, true));
+    assert_eq!(
+        (user, *update_only),
+        (&None, false),
+        "no user, a plain save"
+    );
     assert_eq!(parsed(payload).accessed, Timestamp::Int(T + 7));
 }
 

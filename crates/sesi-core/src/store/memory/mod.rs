@@ -1,11 +1,11 @@
 //! An in-process store: bounded, with expiring entries, and an eviction policy that protects
 //! visitors who come back. For tests and single-process apps.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::{BoxFuture, LockToken, SessionId, SessionStore, StoreError};
+use super::{BoxFuture, LockToken, SessionId, SessionStore, StoreError, StoredSession};
 use crate::clock::{Clock, SystemClock};
 
 /// Keeps sessions in this process's memory, at most `capacity` of them.
@@ -53,6 +53,9 @@ struct Inner {
     /// A counter that orders uses.
     clock_hand: u64,
     locks: HashMap<SessionId, (LockToken, f64)>,
+    /// The user index: every stored session tied to a user, by user. An entry leaves it with
+    /// its session, however the session goes (deleted, expired, evicted).
+    users: HashMap<String, HashSet<SessionId>>,
 }
 
 #[derive(Debug)]
@@ -63,6 +66,8 @@ struct Entry {
     returned: bool,
     /// When it was last saved or loaded, by [`Inner::clock_hand`].
     used: u64,
+    /// The user it is tied to, if any.
+    user: Option<String>,
 }
 
 /// A total order on non-negative deadlines (infinity for "never").
@@ -112,13 +117,18 @@ impl MemoryStore {
         inner.probation.len()
     }
 
-    /// Saves `data`, protected when `returning` or when the entry it replaces was.
-    fn put(&self, id: SessionId, data: Vec<u8>, ttl: Option<Duration>, returning: bool) {
+    /// Saves `data`, protected when `returning` or when the entry it replaces was. With
+    /// `update_only`, only over a live entry; false when nothing was saved.
+    fn put(&self, id: SessionId, data: Vec<u8>, ttl: Option<Duration>, put: Put) -> bool {
         let now = self.clock.now();
         let deadline = ttl.map_or(f64::INFINITY, |ttl| now + ttl.as_secs_f64());
         let mut inner = self.lock();
         inner.purge(now);
-        let returned = inner.remove(id).is_some_and(|old| old.returned) || returning;
+        let old = inner.remove(id);
+        if put.update_only && old.is_none() {
+            return false;
+        }
+        let returned = old.is_some_and(|old| old.returned) || put.returning;
         while inner.entries.len() >= self.capacity && inner.evict_one() {}
         inner.insert(
             id,
@@ -127,14 +137,24 @@ impl MemoryStore {
                 deadline,
                 returned,
                 used: 0,
+                user: put.user.map(str::to_owned),
             },
         );
         inner.limit_protected(self.capacity);
+        true
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// How [`MemoryStore::put`] saves.
+#[derive(Default)]
+struct Put<'a> {
+    returning: bool,
+    user: Option<&'a str>,
+    update_only: bool,
 }
 
 impl Inner {
@@ -151,12 +171,23 @@ impl Inner {
         let entry = self.entries.remove(&id)?;
         self.by_deadline.remove(&(order(entry.deadline), id));
         self.segment(entry.returned).remove(&(entry.used, id));
+        if let Some(user) = &entry.user
+            && let Some(ids) = self.users.get_mut(user)
+        {
+            ids.remove(&id);
+            if ids.is_empty() {
+                self.users.remove(user);
+            }
+        }
         Some(entry)
     }
 
     fn insert(&mut self, id: SessionId, mut entry: Entry) {
         self.clock_hand += 1;
         entry.used = self.clock_hand;
+        if let Some(user) = &entry.user {
+            self.users.entry(user.clone()).or_default().insert(id);
+        }
         self.by_deadline.insert((order(entry.deadline), id));
         self.segment(entry.returned).insert((entry.used, id));
         self.entries.insert(id, entry);
@@ -222,7 +253,7 @@ impl SessionStore for MemoryStore {
         data: Vec<u8>,
         ttl: Option<Duration>,
     ) -> BoxFuture<'_, Result<(), StoreError>> {
-        self.put(id, data, ttl, false);
+        self.put(id, data, ttl, Put::default());
         Box::pin(std::future::ready(Ok(())))
     }
 
@@ -233,7 +264,11 @@ impl SessionStore for MemoryStore {
         data: Vec<u8>,
         ttl: Option<Duration>,
     ) -> BoxFuture<'_, Result<(), StoreError>> {
-        self.put(id, data, ttl, true);
+        let put = Put {
+            returning: true,
+            ..Put::default()
+        };
+        self.put(id, data, ttl, put);
         Box::pin(std::future::ready(Ok(())))
     }
 
@@ -270,6 +305,64 @@ impl SessionStore for MemoryStore {
             inner.locks.remove(&id);
         }
         Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// A user's session counts as a returning visitor's: a login is worth keeping.
+    fn save_user_session(
+        &self,
+        id: SessionId,
+        data: Vec<u8>,
+        ttl: Option<Duration>,
+        user: &str,
+        update_only: bool,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
+        let put = Put {
+            returning: true,
+            user: Some(user),
+            update_only,
+        };
+        self.put(id, data, ttl, put);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn user_sessions(&self, user: &str) -> BoxFuture<'_, Result<Vec<StoredSession>, StoreError>> {
+        let now = self.clock.now();
+        let mut inner = self.lock();
+        inner.purge(now);
+        let sessions = inner
+            .users
+            .get(user)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| {
+                let entry = inner.entries.get(id)?;
+                Some(StoredSession {
+                    id: *id,
+                    data: entry.data.clone(),
+                })
+            })
+            .collect();
+        Box::pin(std::future::ready(Ok(sessions)))
+    }
+
+    fn delete_user_sessions(
+        &self,
+        user: &str,
+        keep: Option<SessionId>,
+    ) -> BoxFuture<'_, Result<usize, StoreError>> {
+        let now = self.clock.now();
+        let mut inner = self.lock();
+        inner.purge(now);
+        let ids: Vec<SessionId> = inner
+            .users
+            .get(user)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|id| Some(*id) != keep)
+            .collect();
+        let ended = ids.iter().filter(|id| inner.remove(**id).is_some()).count();
+        Box::pin(std::future::ready(Ok(ended)))
     }
 }
 
