@@ -18,6 +18,10 @@
 #                              SESI_REDIS_URL (else 127.0.0.1:SESI_REDIS_PORT, default 6379):
 #                              sesi-lib-redis sesi-lib-redis-lock sesi-redis sesi-redis-lock
 #                              tower-sessions-redis actix-session-redis
+#                              WITH_SQL=1 adds `sesi serve` on SQL stores: sesi-postgres
+#                              sesi-postgres-lock (PostgreSQL at SESI_POSTGRES_URL, else
+#                              sesi@127.0.0.1:SESI_POSTGRES_PORT [15432]/sesi_test, e.g. from
+#                              `scripts/postgres.sh start`) sesi-sqlite sesi-sqlite-lock (a file)
 #   PYTHON                     a python with pyramid + waitress (e.g. .venv/bin/python,
 #                              see scripts/install-test-deps.sh); adds the pyramid peer
 #   MEM_SMALL [100] MEM_LARGE [100000]  distinct visitors for the memory mode
@@ -44,6 +48,9 @@ SESI_BIN_DIR="$REPO/target/release"
 # The Redis of the Redis-backed peers (a throwaway one: `scripts/redis.sh start`).
 REDIS_URL="${SESI_REDIS_URL:-redis://127.0.0.1:${SESI_REDIS_PORT:-6379}}"
 REDIS_PEERS="sesi-lib-redis sesi-lib-redis-lock sesi-redis sesi-redis-lock tower-sessions-redis actix-session-redis"
+# The PostgreSQL of the SQL peers (a throwaway one: `scripts/postgres.sh start`).
+POSTGRES_URL="${SESI_POSTGRES_URL:-postgres://sesi@127.0.0.1:${SESI_POSTGRES_PORT:-15432}/sesi_test}"
+SQL_PEERS="sesi-postgres sesi-postgres-lock sesi-sqlite sesi-sqlite-lock"
 
 MODE="${1:-bench}"
 WARMUP="${WARMUP:-3}"
@@ -158,6 +165,16 @@ peer_cmd() {
             CMD=(env "RUST_LOG=${SESI_LOG:-warn}" "SESI_SECRET=$SESI_BENCH_SECRET"
                  "XDG_DATA_HOME=$WORK/xdg" "$SESI_BIN_DIR/sesi" serve --addr "$addr"
                  --store "$REDIS_URL" --lock) ;;
+        # ------------------------------------------------- SQL-backed peers (opt-in)
+        #   sesi-postgres[-lock]  `sesi serve --store postgres://...` on POSTGRES_URL
+        #   sesi-sqlite[-lock]    `sesi serve --store sqlite://...`, a file in the scratch dir
+        sesi-postgres | sesi-postgres-lock | sesi-sqlite | sesi-sqlite-lock)
+            local store="$POSTGRES_URL" lock=()
+            case "$1" in sesi-sqlite*) store="sqlite://$WORK/sessions.db" ;; esac
+            case "$1" in *-lock) lock=(--lock) ;; esac
+            CMD=(env "RUST_LOG=${SESI_LOG:-warn}" "SESI_SECRET=$SESI_BENCH_SECRET"
+                 "XDG_DATA_HOME=$WORK/xdg" "$SESI_BIN_DIR/sesi" serve --addr "$addr"
+                 --store "$store" "${lock[@]}") ;;
         *)
             die "unknown peer '$1'" ;;
     esac
@@ -304,6 +321,9 @@ select_peers() {
     if [ "${WITH_REDIS:-}" = 1 ]; then
         PEER_LIST="$PEER_LIST $REDIS_PEERS"
     fi
+    if [ "${WITH_SQL:-}" = 1 ]; then
+        PEER_LIST="$PEER_LIST $SQL_PEERS"
+    fi
     if [ -n "${PYTHON:-}" ]; then
         PEER_LIST="$PEER_LIST pyramid"
     else
@@ -326,6 +346,36 @@ uses_redis() {
         *-redis | *-redis-lock) return 0 ;;
         *) return 1 ;;
     esac
+}
+
+# uses_postgres NAME: the peer keeps its sessions in PostgreSQL.
+uses_postgres() {
+    case "$1" in
+        *-postgres | *-postgres-lock) return 0 ;;
+        *) return 1 ;;
+    esac
+}
+
+# psql_at QUERY: one value from the PostgreSQL at POSTGRES_URL.
+psql_at() {
+    local psql
+    psql="$(ls -d /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -V | tail -n 1)"
+    "${psql:-psql}" "$POSTGRES_URL" -Atqc "$1"
+}
+
+# postgres_statements: transactions committed in the database so far; every store statement
+# is one (autocommit), and a backend reports its count at the latest when it exits.
+postgres_statements() {
+    psql_at "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+}
+
+# postgres_ticks: the CPU ticks of every running postgres process (the server's backends).
+postgres_ticks() {
+    local pid sum=0
+    for pid in $(pgrep -x postgres); do
+        sum=$((sum + $(cpu_ticks "$pid" 2>/dev/null || echo 0)))
+    done
+    echo "$sum"
 }
 
 # redis_calls: commands Redis ran since the last CONFIG RESETSTAT (the script's own INFO and
@@ -353,10 +403,14 @@ run_peer_once() {
     fi
     log "$name: loading 127.0.0.1:$port"
     local rpid="" rticks0=0 rticks1=0
+    local pstmt0=""
     if uses_redis "$name"; then
         redis-cli -u "$REDIS_URL" config resetstat >/dev/null
         rpid="$(redis_pid)"
         [ -r "/proc/$rpid/stat" ] && rticks0="$(cpu_ticks "$rpid")" || rpid=""
+    elif uses_postgres "$name"; then
+        pstmt0="$(postgres_statements)"
+        rpid=postgres rticks0="$(postgres_ticks)"
     fi
     ticks0="$(cpu_ticks "$SERVER_PID")"
     t0="$(date +%s.%N)"
@@ -371,8 +425,15 @@ run_peer_once() {
     if uses_redis "$name"; then
         calls="$(redis_calls)"
         [ -n "$rpid" ] && rticks1="$(cpu_ticks "$rpid")"
+    elif uses_postgres "$name"; then
+        rticks1="$(postgres_ticks)"
     fi
     forget_server "$SERVER_PID"
+    if uses_postgres "$name"; then
+        # The server's connections closed: their backends have reported their counts.
+        sleep 1
+        calls=$(( $(postgres_statements) - pstmt0 ))
+    fi
     if [ -z "$json" ]; then
         log "$name: the load generator printed no report (exit $rc)"
         sed 's/^/    /' "$LOG_DIR/loadgen-$name.time" >&2
@@ -485,11 +546,12 @@ mode_bench() {
     echo "CPU columns are the share of one core used over warm-up + measurement; server µs/req is"
     echo "the server's CPU time over that span divided by the requests it answered."
     echo
-    echo "Redis cmd/req: commands Redis ran per answered request (INFO commandstats; a script's"
-    echo "inner commands count too); Redis µs/req: the Redis process's CPU per request (\"-\" for"
-    echo "peers without Redis)."
+    echo "store cmd/req: commands Redis ran per answered request (INFO commandstats; a script's"
+    echo "inner commands count too), or statements PostgreSQL committed (pg_stat_database);"
+    echo "store µs/req: the Redis process's, or every postgres process's, CPU per request (\"-\""
+    echo "for peers without a store server)."
     echo
-    echo "| server | req/s | vs bare | range | p50 ms | p99 ms | p99 vs bare | errors | server CPU | loadgen CPU | server µs/req | µs/req range | Redis cmd/req | Redis µs/req |"
+    echo "| server | req/s | vs bare | range | p50 ms | p99 ms | p99 vs bare | errors | server CPU | loadgen CPU | server µs/req | µs/req range | store cmd/req | store µs/req |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     printf '%s\n' "${rows[@]}"
     return "$failed"

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Install the external dependencies of sesi's interop / store / browser tests.
 #
-#   scripts/install-test-deps.sh [--only python|redis|browser]
+#   scripts/install-test-deps.sh [--only python|redis|postgres|browser]
 #
 # Groups (default: all of them):
 #   python   $REPO/.venv with pyramid==2.*, waitress, pyramid-nacl-session and
 #            pynacl (PyPI), used by the Pyramid reference app in
 #            crates/sesi-app/tests/pyramid/
 #   redis    Debian redis-server (and redis-tools, for redis-cli), store tests
+#   postgres Debian postgresql (server binaries in /usr/lib/postgresql/*/bin),
+#            SQL store tests; scripts/postgres.sh runs its own throwaway server
 #   browser  Debian chromium, chromium-driver (and fonts-liberation), browser tests
 #
 # Idempotent: everything already present is skipped, and `apt-get update` runs
@@ -25,14 +27,14 @@ log() { printf '[install-test-deps] %s\n' "$*"; }
 die() { printf '[install-test-deps] ERROR: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-    sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 ONLY="all"
 while [ $# -gt 0 ]; do
     case "$1" in
         --only)
-            [ $# -ge 2 ] || die "--only needs an argument: python|redis|browser"
+            [ $# -ge 2 ] || die "--only needs an argument: python|redis|postgres|browser"
             ONLY="$2"; shift 2 ;;
         --only=*)
             ONLY="${1#--only=}"; shift ;;
@@ -43,8 +45,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 case "$ONLY" in
-    all|python|redis|browser) ;;
-    *) die "--only must be one of python|redis|browser (got '$ONLY')" ;;
+    all|python|redis|postgres|browser) ;;
+    *) die "--only must be one of python|redis|postgres|browser (got '$ONLY')" ;;
 esac
 want() { [ "$ONLY" = all ] || [ "$ONLY" = "$1" ]; }
 
@@ -131,6 +133,28 @@ install_redis() {
     command -v redis-server >/dev/null 2>&1 || die "redis-server not found after install"
 }
 
+# ---------------------------------------------------------------- postgres
+# The newest server bin dir (initdb, pg_ctl, postgres, psql), or fail.
+find_pg_bindir() {
+    local d
+    for d in /usr/lib/postgresql/*/bin; do
+        if [ -x "$d/initdb" ]; then printf '%s\n' "$d"; fi
+    done | sort -V | tail -n 1 | grep .
+}
+
+install_postgres() {
+    log "== postgres: initdb, pg_ctl, postgres, psql"
+    if find_pg_bindir >/dev/null; then
+        log "postgres: $(find_pg_bindir) present; skipping"
+        return 0
+    fi
+    # The package may create and start its own cluster on port 5432 (through its service, where
+    # the machine has one); we leave it alone: scripts/postgres.sh runs its own throwaway server
+    # on another port.
+    apt_install postgresql
+    find_pg_bindir >/dev/null || die "no /usr/lib/postgresql/*/bin/initdb after install"
+}
+
 # ---------------------------------------------------------------- browser
 find_chromium() {
     local c
@@ -155,6 +179,7 @@ install_browser() {
 
 want python && install_python
 want redis && install_redis
+want postgres && install_postgres
 want browser && install_browser
 
 # ---------------------------------------------------------------- summary
@@ -163,5 +188,6 @@ log "== paths"
 if [ -x "$VENV/bin/python" ]; then show "venv python" "$VENV/bin/python"; else show "venv python"; fi
 show "redis-server" "$(command -v redis-server || true)"
 show "redis-cli" "$(command -v redis-cli || true)"
+show "postgres bin" "$(find_pg_bindir || true)"
 show "chromium" "$(find_chromium || true)"
 show "chromedriver" "$(command -v chromedriver || true)"

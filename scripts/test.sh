@@ -4,21 +4,23 @@
 #   scripts/test.sh [CARGO TEST ARGS...]
 #
 # 1. installs what the tests need (scripts/install-test-deps.sh: Python with Pyramid, Chromium and
-#    chromedriver, redis-server), idempotently;
-# 2. starts the services the tests use (a throwaway redis-server on 127.0.0.1:$SESI_REDIS_PORT,
-#    default 16379), unless one this script started is already running;
+#    chromedriver, redis-server, PostgreSQL), idempotently;
+# 2. starts the services the tests use, each unless one already answers there: a throwaway
+#    redis-server on 127.0.0.1:$SESI_REDIS_PORT (default 16379) and a throwaway PostgreSQL on
+#    127.0.0.1:$SESI_POSTGRES_PORT (default 15432; scripts/postgres.sh), whose database the tests
+#    reach as SESI_POSTGRES_URL=postgres://sesi@127.0.0.1:$SESI_POSTGRES_PORT/sesi_test;
 # 3. runs `cargo test --workspace` (plus any arguments given) with SESI_TEST_REQUIRE_ALL=1, so a
 #    test whose dependency is missing fails instead of skipping, and fails if any test printed a
 #    SKIPPED line anyway;
 # 4. runs every fuzz target for SESI_FUZZ_SECONDS (60) each (scripts/fuzz.sh: cargo-fuzz on the
 #    stable toolchain, no sanitizer, on copies of the committed seeds; fails on any crash);
 # 5. runs the benchmark harness smoke run (every peer builds and counts correctly, the
-#    Redis-backed ones on the redis-server of step 2; no timing);
+#    Redis- and PostgreSQL-backed ones on the servers of step 2; no timing);
 # 6. stops what it started, whatever happened.
 #
-# Environment: SESI_REDIS_PORT (16379), SESI_TEST_SKIP_INSTALL=1 to skip step 1 (everything is
-# installed already), SESI_TEST_SKIP_FUZZ=1 and SESI_TEST_SKIP_BENCH=1 to skip steps 4 and 5 (a
-# quicker local run).
+# Environment: SESI_REDIS_PORT (16379), SESI_POSTGRES_PORT (15432), SESI_TEST_SKIP_INSTALL=1 to
+# skip step 1 (everything is installed already), SESI_TEST_SKIP_FUZZ=1 and SESI_TEST_SKIP_BENCH=1
+# to skip steps 4 and 5 (a quicker local run).
 set -euo pipefail
 
 REPO="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,6 +35,8 @@ fi
 
 export SESI_REDIS_PORT="${SESI_REDIS_PORT:-16379}"
 export SESI_REDIS_URL="redis://127.0.0.1:$SESI_REDIS_PORT"
+export SESI_POSTGRES_PORT="${SESI_POSTGRES_PORT:-15432}"
+export SESI_POSTGRES_URL="postgres://sesi@127.0.0.1:$SESI_POSTGRES_PORT/sesi_test"
 export SESI_TEST_REQUIRE_ALL=1
 
 started=()
@@ -51,6 +55,16 @@ if bash scripts/redis.sh status >/dev/null 2>&1; then
 else
     bash scripts/redis.sh start
     started+=(redis)
+fi
+
+log "== postgres on 127.0.0.1:$SESI_POSTGRES_PORT ($SESI_POSTGRES_URL)"
+if bash scripts/postgres.sh status >/dev/null 2>&1; then
+    log "$SESI_POSTGRES_URL already answers; using it (and leaving it running)"
+else
+    # Registered before starting: a start that fails half-way (initdb done, server up but not
+    # answering) still gets its server stopped and its data dir removed by cleanup.
+    started+=(postgres)
+    bash scripts/postgres.sh start
 fi
 
 log "== cargo test --workspace $*"
@@ -72,5 +86,5 @@ fi
 
 if [ "${SESI_TEST_SKIP_BENCH:-}" != 1 ]; then
     log "== benchmark harness smoke run (every peer builds and counts correctly; not a measurement)"
-    WITH_REDIS=1 BENCH_PROFILE=dev bash bench/run.sh smoke
+    WITH_REDIS=1 WITH_SQL=1 BENCH_PROFILE=dev bash bench/run.sh smoke
 fi

@@ -27,7 +27,10 @@ pub use cookie_format::{CookieFormatName, FormatKeyError, UnknownCookieFormat};
 pub use error::{ApiError, AppError, AppResponder};
 pub use routes::AppState;
 pub use settings::{DEFAULT_PROBATION, MEMORY_STORE_CAPACITY, Settings, SettingsError};
-pub use stores::{OpenStoreError, REDIS_SCHEMES, RedisTlsFiles, StoreChoice, redact_url};
+pub use stores::{
+    OpenStoreError, REDIS_SCHEMES, RedisTlsFiles, SQL_PREFIXES, SQL_SWEEP_INTERVAL, StoreChoice,
+    redact_url,
+};
 
 use std::sync::Arc;
 

@@ -18,7 +18,15 @@ pub enum StoreChoice {
     /// In Redis at this URL: `redis://`, `rediss://`, `redis+cluster://`, `rediss+cluster://`,
     /// `redis+sentinel://` or `rediss+sentinel://` (see `sesi_redis::RedisStoreBuilder`).
     Redis(String),
+    /// In PostgreSQL (`postgres://`, `postgresql://`) or an SQLite file (`sqlite://PATH`).
+    Sql(String),
 }
+
+/// The URL prefixes `--store` takes for SQL databases.
+pub const SQL_PREFIXES: [&str; 3] = ["postgres://", "postgresql://", "sqlite:"];
+
+/// How often `sesi serve` deletes expired rows from an SQL store.
+pub const SQL_SWEEP_INTERVAL: Duration = Duration::from_secs(300);
 
 /// The URL schemes `--store` takes for Redis.
 pub const REDIS_SCHEMES: [&str; 6] = [
@@ -45,10 +53,20 @@ impl std::str::FromStr for StoreChoice {
                 sesi_redis::check_url(url).map_err(|err| format!("{}: {err}", redact_url(url)))?;
                 Ok(StoreChoice::Redis(url.to_owned()))
             }
+            url if SQL_PREFIXES.iter().any(|prefix| url.starts_with(prefix)) => {
+                if url.contains(":memory:") || url.contains("mode=memory") {
+                    return Err(format!(
+                        "{url:?}: an in-memory SQLite database is one per connection; use a file \
+                         (sqlite://PATH) or --store memory"
+                    ));
+                }
+                Ok(StoreChoice::Sql(url.to_owned()))
+            }
             other => Err(format!(
                 "{other:?} is not a store: use cookie, memory, redis://HOST:PORT[/DB], \
-                 rediss://…, redis+cluster://HOST:PORT[,HOST:PORT…] or \
-                 redis+sentinel://HOST:PORT[,…]/MASTER_NAME"
+                 rediss://…, redis+cluster://HOST:PORT[,HOST:PORT…], \
+                 redis+sentinel://HOST:PORT[,…]/MASTER_NAME, postgres://USER@HOST/DB or \
+                 sqlite://PATH"
             )),
         }
     }
@@ -95,6 +113,17 @@ pub enum OpenStoreError {
     /// This build has no Redis support.
     #[error("this build of sesi has no Redis support (feature `redis`)")]
     NoRedis,
+    /// The SQL database could not be opened or its tables created.
+    #[error("cannot open the session database {url}: {detail}")]
+    Database {
+        /// The URL, without credentials.
+        url: String,
+        /// The error and its causes.
+        detail: String,
+    },
+    /// This build has no SQL support.
+    #[error("this build of sesi has no SQL store support (feature `sql`)")]
+    NoSql,
 }
 
 /// Opens `choice`: `None` for cookie sessions.
@@ -114,7 +143,27 @@ pub(crate) async fn open(
             let _ = (timeout, tls);
             Err(OpenStoreError::NoRedis)
         }
+        #[cfg(feature = "sql")]
+        StoreChoice::Sql(url) => open_sql(url).await,
+        #[cfg(not(feature = "sql"))]
+        StoreChoice::Sql(_) => Err(OpenStoreError::NoSql),
     }
+}
+
+/// Connects, creates the tables if missing, and sweeps expired rows every
+/// [`SQL_SWEEP_INTERVAL`] for the life of the server.
+#[cfg(feature = "sql")]
+async fn open_sql(url: &str) -> Result<Option<Arc<dyn SessionStore>>, OpenStoreError> {
+    let failed = |err: &(dyn std::error::Error + 'static)| OpenStoreError::Database {
+        url: redact_url(url),
+        detail: error_chain(err),
+    };
+    let store = sesi_sql::SqlStore::connect(url)
+        .await
+        .map_err(|err| failed(&err))?;
+    store.migrate().await.map_err(|err| failed(&err))?;
+    store.spawn_sweeper(SQL_SWEEP_INTERVAL).detach();
+    Ok(Some(Arc::new(store)))
 }
 
 #[cfg(feature = "redis")]
@@ -162,7 +211,7 @@ async fn open_redis(
 }
 
 /// An error and its causes, joined with `: ` (a TLS refusal says why only in a cause).
-#[cfg(feature = "redis")]
+#[cfg(any(feature = "redis", feature = "sql"))]
 fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut out = vec![err.to_string()];
     let mut next = err.source();
@@ -179,6 +228,29 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sql_urls_are_stores_and_an_in_memory_sqlite_is_refused() {
+        for url in [
+            "postgres://sesi@127.0.0.1:5432/app",
+            "postgresql://u:pw@db/app?sslmode=require",
+            "sqlite://sessions.db",
+            "sqlite:/var/lib/sesi/sessions.db",
+        ] {
+            assert_eq!(
+                url.parse::<StoreChoice>(),
+                Ok(StoreChoice::Sql(url.to_owned()))
+            );
+        }
+        for url in ["sqlite::memory:", "sqlite://x.db?mode=memory"] {
+            let err = url.parse::<StoreChoice>().expect_err("in memory");
+            assert!(err.contains("one per connection"), "{err}");
+        }
+        assert_eq!(
+            redact_url("postgres://sesi:secret@db:5432/app"),
+            "postgres://***@db:5432/app"
+        );
+    }
 
     #[test]
     fn redis_passwords_never_reach_logs() {
@@ -222,7 +294,8 @@ mod tests {
             .parse::<StoreChoice>()
             .expect_err("#insecure");
         assert!(err.contains("fragment"), "{err}");
-        let err = "postgres://h".parse::<StoreChoice>().expect_err("unknown");
+        let err = "mysql://h".parse::<StoreChoice>().expect_err("unknown");
         assert!(err.contains("redis+sentinel://"), "{err}");
+        assert!(err.contains("sqlite://PATH"), "{err}");
     }
 }

@@ -118,8 +118,11 @@ pub struct ServeArgs {
     /// Where sessions live: `cookie` (the whole session in the signed cookie, Pyramid's way),
     /// `memory` (this process only; lost on restart), or Redis, shared by every server:
     /// `redis://HOST:PORT[/DB]`, `redis+cluster://HOST:PORT[,HOST:PORT...]` or
-    /// `redis+sentinel://HOST:PORT[,...]/MASTER_NAME[/DB]`, and `rediss...` for each over TLS.
-    /// With a store the cookie carries only a signed random session id.
+    /// `redis+sentinel://HOST:PORT[,...]/MASTER_NAME[/DB]`, and `rediss...` for each over TLS;
+    /// or SQL: `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` (shared by every server) or
+    /// `sqlite://PATH` (one server; sessions survive a restart). SQL tables are created if
+    /// missing and expired rows are swept every 5 minutes. With a store the cookie carries only
+    /// a signed random session id.
     #[arg(long, env = "SESI_STORE", default_value = "cookie", value_parser = parse_store)]
     pub store: StoreChoice,
 

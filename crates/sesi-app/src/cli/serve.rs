@@ -181,7 +181,7 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             match (&settings.store, settings.spill) {
                 (StoreChoice::Cookie, _) => "the cookie".to_owned(),
                 (StoreChoice::Memory, spill) => format!("memory{}", if spill { " (spill-over)" } else { "" }),
-                (StoreChoice::Redis(url), spill) => format!("{}{}", redact_url(url), if spill { " (spill-over)" } else { "" }),
+                (StoreChoice::Redis(url) | StoreChoice::Sql(url), spill) => format!("{}{}", redact_url(url), if spill { " (spill-over)" } else { "" }),
             }
         );
         axum::serve(listener, app)

@@ -1,4 +1,5 @@
-//! Server-side stores with the real binary: `sesi serve --store redis://...` processes sharing a
+//! Server-side stores with the real binary (SQL ones in `sql.rs`; the rest on Redis):
+//! `sesi serve --store redis://...` processes sharing a
 //! redis-server that each test starts on a free port of its own (no persistence), so it can stop
 //! and restart it. A visitor's cookie jar is per host, not per port, so one visitor moved to
 //! another server on 127.0.0.1 sends it the same cookie, as a real browser would.
@@ -11,6 +12,7 @@ mod lazy;
 mod locking;
 mod outages;
 mod shared;
+mod sql;
 mod storage;
 mod topologies;
 
