@@ -1,6 +1,7 @@
 //! The `sesi` command line: arguments (clap) validated into settings before any work starts.
 
 mod cookie;
+mod logging;
 mod secrets;
 mod serve;
 
@@ -200,6 +201,18 @@ pub struct ServeArgs {
         value_name = "MS"
     )]
     pub store_timeout_ms: u64,
+
+    /// The log on standard error: `text` (a line per event; coloured only on a terminal, and not
+    /// when NO_COLOR is set) or `json` (one JSON object per line, for log shippers). RUST_LOG
+    /// sets the level (default `info`). A writer thread writes it; no line is ever dropped.
+    #[arg(
+        long,
+        env = "SESI_LOG_FORMAT",
+        default_value = "text",
+        value_enum,
+        value_name = "FORMAT"
+    )]
+    pub log_format: LogFormat,
 }
 
 fn parse_store(s: &str) -> Result<StoreChoice, String> {
@@ -286,6 +299,15 @@ impl SameSiteArg {
             SameSiteArg::Off => None,
         }
     }
+}
+
+/// `--log-format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// A readable line per event.
+    Text,
+    /// One JSON object per line (tracing-subscriber's JSON format).
+    Json,
 }
 
 /// `sesi cookie ...`.

@@ -1,4 +1,5 @@
-//! `sesi serve`: settings from flags and environment, secrets, logging, graceful shutdown.
+//! `sesi serve`: settings from flags and environment, secrets, graceful shutdown (the log is in
+//! `logging.rs`).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -94,19 +95,11 @@ fn resolve_addr(text: &str) -> anyhow::Result<SocketAddr> {
     addrs.next().with_context(bad)
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Logs go to standard error, leaving standard output to what a command prints. A second
-    // call (tests running several servers in one process) keeps the first subscriber.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    init_logging();
+    // Logs go to standard error, leaving standard output to what a command prints. Declared
+    // first, so dropped last: after the runtime, with every line written (`None` when a
+    // subscriber was already installed in this process; it then keeps logging).
+    let _log = super::logging::init(args.log_format);
     let addr = resolve_addr(&args.addr)?;
     let format = args.session.format.cookie_format;
     let loaded = load_secrets(&args.secret, args.secret_file.as_deref(), format)?;

@@ -24,4 +24,5 @@ mod pages;
 mod remember;
 mod secrets;
 mod serve;
+mod serve_log;
 mod stores;

@@ -35,6 +35,9 @@ fn serve_help_explains_the_secret_and_the_options() {
         "--secure",
         "--httponly",
         "--samesite",
+        "--log-format",
+        "SESI_LOG_FORMAT",
+        "NO_COLOR",
         "127.0.0.1:6543",
         // Where the generated secret is kept.
         "sesi/secret",

@@ -131,24 +131,50 @@ pub struct Spawned {
     name: String,
     child: Option<Child>,
     log: PathBuf,
+    /// With a slow stderr: the thread copying the pipe to the log, done once the pipe is closed.
+    relay: Option<std::thread::JoinHandle<()>>,
     _dir: TempDir,
 }
 
 impl Spawned {
     /// Starts `cmd`; `name` names it in failure messages.
-    pub fn start(name: &str, mut cmd: Command) -> Spawned {
+    pub fn start(name: &str, cmd: Command) -> Spawned {
+        Self::start_with(name, cmd, None)
+    }
+
+    /// Starts `cmd` with a standard error that takes at most `bytes_per_sec`: a pipe read at that
+    /// pace into the log (standard output still goes straight to the log).
+    pub fn start_with_slow_stderr(name: &str, cmd: Command, bytes_per_sec: u64) -> Spawned {
+        Self::start_with(name, cmd, Some(bytes_per_sec))
+    }
+
+    fn start_with(name: &str, mut cmd: Command, slow_stderr: Option<u64>) -> Spawned {
         let dir = TempDir::new().expect("a temporary log directory");
         let log = dir.path().join("log");
         let file = std::fs::File::create(&log).expect("create the log file");
-        let child = cmd
-            .stdout(file.try_clone().expect("dup the log file"))
-            .stderr(file)
+        cmd.stdout(file.try_clone().expect("dup the log file"));
+        let slow_stderr = match slow_stderr {
+            None => {
+                cmd.stderr(file);
+                None
+            }
+            Some(rate) => {
+                cmd.stderr(Stdio::piped());
+                Some((file, rate))
+            }
+        };
+        let mut child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {name} ({cmd:?}): {e}"));
+        let relay = slow_stderr.map(|(file, rate)| {
+            let pipe = child.stderr.take().expect("stderr is piped");
+            std::thread::spawn(move || relay_slowly(pipe, file, rate))
+        });
         Spawned {
             name: name.to_owned(),
             child: Some(child),
             log,
+            relay,
             _dir: dir,
         }
     }
@@ -198,6 +224,7 @@ impl Spawned {
         let deadline = Instant::now() + STOP;
         loop {
             if let Some(status) = child.try_wait().expect("poll the child") {
+                self.join_relay();
                 return status;
             }
             if Instant::now() > deadline {
@@ -219,6 +246,27 @@ impl Spawned {
             let _ = child.kill();
             let _ = child.wait();
         }
+        self.join_relay();
+    }
+
+    /// Once the program has exited: waits until its slow stderr is all in the log.
+    fn join_relay(&mut self) {
+        if let Some(relay) = self.relay.take() {
+            relay.join().expect("the stderr relay does not panic");
+        }
+    }
+}
+
+/// Copies `pipe` into `log` at about `bytes_per_sec`, until the pipe is closed.
+fn relay_slowly(mut pipe: impl Read, mut log: std::fs::File, bytes_per_sec: u64) {
+    let mut chunk = [0; 4096];
+    loop {
+        let n = match pipe.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        log.write_all(&chunk[..n]).expect("write the log file");
+        std::thread::sleep(Duration::from_micros(n as u64 * 1_000_000 / bytes_per_sec));
     }
 }
 
@@ -234,7 +282,7 @@ impl Drop for Spawned {
 // ---------------------------------------------------------------------------------------------
 // `sesi serve`.
 
-/// A running `sesi serve`, known to listen.
+/// A running `sesi serve`, known to listen (and to have logged everything it logs on startup).
 pub struct SesiServer {
     process: Spawned,
     /// `http://127.0.0.1:PORT`.
@@ -245,11 +293,7 @@ pub struct SesiServer {
 impl SesiServer {
     /// `sesi serve --addr 127.0.0.1:0 ARGS` with `env` and a home of its own.
     pub fn serve(env: &[(&str, &str)], args: &[&str]) -> SesiServer {
-        let home = TempDir::new().expect("a temporary home");
-        let mut cmd = sesi_command(home.path());
-        cmd.args(["serve", "--addr", "127.0.0.1:0"])
-            .args(args)
-            .envs(env.iter().copied());
+        let (home, cmd) = serve_command(env, args);
         SesiServer {
             _home: Some(home),
             ..SesiServer::spawn(cmd)
@@ -259,8 +303,27 @@ impl SesiServer {
     /// Runs `cmd` (a [`sesi_command`] for `serve` on port 0) and waits until its log names the
     /// port it listens on and that port accepts connections.
     pub fn spawn(cmd: Command) -> SesiServer {
+        Self::listening(Spawned::start("sesi serve", cmd))
+    }
+
+    /// [`SesiServer::serve`] with a standard error that takes at most `bytes_per_sec`
+    /// ([`Spawned::start_with_slow_stderr`]).
+    pub fn serve_with_slow_stderr(
+        env: &[(&str, &str)],
+        args: &[&str],
+        bytes_per_sec: u64,
+    ) -> SesiServer {
+        let (home, cmd) = serve_command(env, args);
+        let process = Spawned::start_with_slow_stderr("sesi serve", cmd, bytes_per_sec);
+        SesiServer {
+            _home: Some(home),
+            ..SesiServer::listening(process)
+        }
+    }
+
+    /// Waits until `process` logs the port it listens on and that port accepts connections.
+    fn listening(mut process: Spawned) -> SesiServer {
         const MARK: &str = "sesi listening on http://";
-        let mut process = Spawned::start("sesi serve", cmd);
         let addr = process.wait_for("listening", |log| {
             let at = log.find(MARK)?;
             let addr: SocketAddr = log[at + MARK.len()..]
@@ -289,6 +352,26 @@ impl SesiServer {
     /// Everything the server logged so far.
     pub fn log(&self) -> String {
         self.process.log()
+    }
+
+    /// The log once `done` holds for its complete lines. What the server logs while it serves a
+    /// request reaches the log through its writer thread, a moment after the response: wait for
+    /// it here, never read [`SesiServer::log`] right after a request. Panics when the server
+    /// exits first or the line does not come within [`STARTUP`].
+    pub fn log_when(&mut self, what: &str, mut done: impl FnMut(&str) -> bool) -> String {
+        self.process
+            .wait_for(what, |log| done(log).then(|| log.to_owned()))
+    }
+
+    /// The log once it holds (at least) `n` request lines of the text format: then everything
+    /// logged while serving those requests is in it too, the request line being the last.
+    pub fn log_after_requests(&mut self, n: usize) -> String {
+        self.log_when(&format!("{n} request lines"), |log| {
+            log.lines()
+                .filter(|l| l.contains(" sesi_app::routes: request "))
+                .count()
+                >= n
+        })
     }
 
     /// The last `n` lines of the log.
@@ -323,4 +406,14 @@ impl SesiServer {
         let status = self.process.signal(signal);
         (status, self.log())
     }
+}
+
+/// `sesi serve --addr 127.0.0.1:0 ARGS` with `env`, and the home of its own it runs in.
+fn serve_command(env: &[(&str, &str)], args: &[&str]) -> (TempDir, Command) {
+    let home = TempDir::new().expect("a temporary home");
+    let mut cmd = sesi_command(home.path());
+    cmd.args(["serve", "--addr", "127.0.0.1:0"])
+        .args(args)
+        .envs(env.iter().copied());
+    (home, cmd)
 }
