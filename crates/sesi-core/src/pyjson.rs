@@ -79,6 +79,12 @@ pub fn write_float(out: &mut Vec<u8>, f: f64) {
     // so take ryu's text apart into digits and a decimal point position.
     let mut ryu_buf = ryu::Buffer::new();
     let text = ryu_buf.format_finite(f.abs()).as_bytes();
+    // From 1e-4 up to 1e16 Python writes positional notation with at least one digit after the
+    // point, as ryu does there: a timestamp (every cookie's `created`) is copied as it is.
+    if (1e-4..1e16).contains(&f.abs()) && !text.contains(&b'e') {
+        out.extend_from_slice(text);
+        return;
+    }
     let (mantissa, exp) = match text.iter().position(|&b| b == b'e') {
         Some(e) => (&text[..e], parse_exp(&text[e + 1..])),
         None => (text, 0),
@@ -275,26 +281,49 @@ mod tests {
         String::from_utf8(out).expect("ascii")
     }
 
+    /// `write_float(f)` against [`python_repr_via_std`]: the same value, length and layout, up
+    /// to an exact tie that Python and ryu resolve to even and the standard library may not.
+    fn agrees_with_the_oracle(f: f64) -> Result<(), proptest::test_runner::TestCaseError> {
+        let written = float(f);
+        let oracle = python_repr_via_std(f);
+        proptest::prop_assert_eq!(written.parse::<f64>().ok(), Some(f));
+        // Same shortest length and layout. When two shortest spellings are equally close
+        // (an exact tie), Python rounds the last digit half-to-even, as ryu does; the
+        // standard library may pick the other one.
+        proptest::prop_assert_eq!(written.len(), oracle.len(), "{} vs {}", written, oracle);
+        if written != oracle {
+            let (w, o) = (written.as_bytes(), oracle.as_bytes());
+            let differ: Vec<usize> = (0..w.len()).filter(|&i| w[i] != o[i]).collect();
+            proptest::prop_assert_eq!(differ.len(), 1, "{} vs {}", written, oracle);
+            let i = differ[0];
+            proptest::prop_assert!(
+                w[i].abs_diff(o[i]) == 1 && (w[i] - b'0').is_multiple_of(2),
+                "{} vs {}: not a tie resolved to even",
+                written,
+                oracle
+            );
+        }
+        Ok(())
+    }
+
     proptest::proptest! {
         #[test]
         fn ryu_writer_agrees_with_the_std_oracle(bits in proptest::prelude::any::<u64>()) {
             let f = f64::from_bits(bits);
             proptest::prop_assume!(f.is_finite());
-            let written = float(f);
-            let oracle = python_repr_via_std(f);
-            proptest::prop_assert_eq!(written.parse::<f64>().ok(), Some(f));
-            // Same shortest length and layout. When two shortest spellings are equally close
-            // (an exact tie), Python rounds the last digit half-to-even, as ryu does; the
-            // standard library may pick the other one.
-            proptest::prop_assert_eq!(written.len(), oracle.len(), "{} vs {}", written, oracle);
-            if written != oracle {
-                let (w, o) = (written.as_bytes(), oracle.as_bytes());
-                let differ: Vec<usize> = (0..w.len()).filter(|&i| w[i] != o[i]).collect();
-                proptest::prop_assert_eq!(differ.len(), 1, "{} vs {}", written, oracle);
-                let i = differ[0];
-                proptest::prop_assert!(w[i].abs_diff(o[i]) == 1 && (w[i] - b'0').is_multiple_of(2),
-                    "{} vs {}: not a tie resolved to even", written, oracle);
-            }
+            agrees_with_the_oracle(f)?;
+        }
+
+        /// Random bits rarely land in the positional range the fast path copies from ryu, where
+        /// every timestamp is: this samples it on purpose, timestamps with fractions included.
+        #[test]
+        fn the_positional_fast_path_agrees_with_the_std_oracle(
+            f in 1e-4f64..1e16,
+            stamp in 1.0e9f64..2.0e9,
+            negative in proptest::prelude::any::<bool>(),
+        ) {
+            agrees_with_the_oracle(if negative { -f } else { f })?;
+            agrees_with_the_oracle(stamp)?;
         }
     }
 
