@@ -1,6 +1,7 @@
 //! The `sesi` command line: arguments (clap) validated into settings before any work starts.
 
 mod cookie;
+mod log_writer;
 mod logging;
 mod secrets;
 mod serve;
