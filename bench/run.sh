@@ -26,7 +26,14 @@
 #                              see scripts/install-test-deps.sh); adds the pyramid peer
 #   MEM_SMALL [100] MEM_LARGE [100000]  distinct visitors for the memory mode
 #   SMOKE_DURATION [1] SMOKE_CLIENTS [4]
-#   SERVER_CORE [0] LOADGEN_CORE [1]    cores for taskset
+#   SERVER_CORE [0] LOADGEN_CORE [1]    cores for taskset (SERVER_CORE may be a list: 0,1)
+#   RUNTIME [pinned]           pinned: each peer on one worker thread (tokio multi-thread with
+#                              one worker, or current-thread where the peer says so; actix-web
+#                              with one worker). default: every peer on its framework's default
+#                              runtime, as users run it (`#[tokio::main]`: a worker per core the
+#                              process may use; actix-web: a worker per core), and the server
+#                              then gets every core (SERVER_CORE defaults to all of them, shared
+#                              with the load generator)
 #   BASE_PORT [21700]          peer N listens on 127.0.0.1:BASE_PORT+N (keep it below the
 #                              ephemeral range, or a client socket may hold the port)
 #   SKIP_BUILD=1               use the binaries already in bench/target
@@ -61,7 +68,15 @@ MEM_SMALL="${MEM_SMALL:-100}"
 MEM_LARGE="${MEM_LARGE:-100000}"
 SMOKE_DURATION="${SMOKE_DURATION:-1}"
 SMOKE_CLIENTS="${SMOKE_CLIENTS:-4}"
-SERVER_CORE="${SERVER_CORE:-0}"
+RUNTIME="${RUNTIME:-pinned}"
+case "$RUNTIME" in
+    pinned) SERVER_CORE="${SERVER_CORE:-0}" ;;
+    default)
+        SERVER_CORE="${SERVER_CORE:-0-$(( $(nproc) - 1 ))}"
+        # Read by every peer (peers/src/lib.rs `run`, `actix_workers`).
+        export BENCH_RUNTIME=default ;;
+    *) echo "RUNTIME must be pinned or default, not '$RUNTIME'" >&2; exit 2 ;;
+esac
 LOADGEN_CORE="${LOADGEN_CORE:-1}"
 BASE_PORT="${BASE_PORT:-21700}"
 BENCH_PROFILE="${BENCH_PROFILE:-release}"
@@ -538,7 +553,12 @@ mode_bench() {
     done
     echo
     echo "$CLIENTS keep-alive clients, each with its own cookie jar; ${WARMUP}s warm-up, ${DURATION}s measured;"
-    echo "server pinned to core $SERVER_CORE (1 worker thread), load generator to core $LOADGEN_CORE."
+    if [ "$RUNTIME" = default ]; then
+        echo "RUNTIME=default: every peer on its framework's default runtime (a worker per core),"
+        echo "server on cores $SERVER_CORE, load generator on core $LOADGEN_CORE (sharing it)."
+    else
+        echo "server pinned to core $SERVER_CORE (1 worker thread), load generator to core $LOADGEN_CORE."
+    fi
     if [ "$ROUNDS" -gt 1 ]; then
         echo "$ROUNDS rounds, each opened by bare: medians over rounds; a ratio is taken within its"
         echo "round, \"range\" is the lowest and highest of them. Errors are summed over rounds."

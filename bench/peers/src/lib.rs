@@ -10,9 +10,66 @@
 //! 4. answer with [`counter_page`], which contains `<span id="counter">N</span>`.
 //!
 //! Each peer is one binary in `src/bin/`, takes `--addr 127.0.0.1:PORT` and runs
-//! on a single worker thread: `bench/run.sh` pins it to one core.
+//! on a single worker thread: `bench/run.sh` pins it to one core. With
+//! `BENCH_RUNTIME=default` each runs as users run it instead (see [`Runtime`]).
 
+use std::future::Future;
 use std::net::SocketAddr;
+
+/// The runtime a peer declares for the pinned runs; `BENCH_RUNTIME=default` replaces it with
+/// what an app gets from `#[tokio::main]` (or actix-web's default workers): a multi-thread
+/// runtime with a worker per core the process may run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runtime {
+    /// tokio's multi-thread scheduler with one worker.
+    OneWorker,
+    /// tokio's current-thread scheduler (as actix-web runs each worker).
+    CurrentThread,
+}
+
+/// True when `BENCH_RUNTIME=default`: every peer on its framework's default runtime.
+#[must_use]
+pub fn default_runtime() -> bool {
+    std::env::var("BENCH_RUNTIME").is_ok_and(|v| v == "default")
+}
+
+/// Runs `main` on `declared`, or on tokio's default multi-thread runtime when
+/// [`default_runtime`].
+///
+/// # Errors
+/// When the runtime cannot be built, or `main` fails.
+pub fn run<F>(declared: Runtime, main: F) -> std::io::Result<()>
+where
+    F: Future<Output = std::io::Result<()>>,
+{
+    let runtime = if default_runtime() {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+    } else {
+        match declared {
+            Runtime::OneWorker => tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()?,
+            Runtime::CurrentThread => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?,
+        }
+    };
+    runtime.block_on(main)
+}
+
+/// actix-web workers: one for the pinned runs, actix-web's default (one per core the process
+/// may run on) when [`default_runtime`].
+#[must_use]
+pub fn actix_workers() -> usize {
+    if default_runtime() {
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    } else {
+        1
+    }
+}
 
 /// The signing key every signed-cookie peer uses (64 bytes, as `cookie::Key`
 /// requires). A fixed key keeps runs reproducible; it signs nothing real.

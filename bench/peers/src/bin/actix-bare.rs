@@ -10,7 +10,7 @@ async fn main() -> std::io::Result<()> {
     let addr = listen_addr_or_exit();
     let server = HttpServer::new(|| App::new().route("/", web::get().to(actix::bare_counter)))
         // One worker: run.sh pins the process to a single core.
-        .workers(1)
+        .workers(sesi_bench_peers::actix_workers())
         .bind(addr)?;
     eprintln!("listening on http://{addr}");
     server.run().await

@@ -14,7 +14,7 @@ async fn main() -> std::io::Result<()> {
             .route("/", web::get().to(actix::session_counter))
     })
     // One worker: run.sh pins the process to a single core.
-    .workers(1)
+    .workers(sesi_bench_peers::actix_workers())
     .bind(addr)?;
     eprintln!("listening on http://{addr}");
     server.run().await

@@ -29,12 +29,13 @@ async fn counter(jar: SignedCookieJar) -> (SignedCookieJar, Html<String>) {
     (jar.add(cookie), Html(counter_page(n)))
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
-async fn main() -> std::io::Result<()> {
-    let addr = listen_addr_or_exit();
-    let state = AppState {
-        key: Key::from(SECRET),
-    };
-    let app = Router::new().route("/", get(counter)).with_state(state);
-    serve_axum(addr, app).await
+fn main() -> std::io::Result<()> {
+    sesi_bench_peers::run(sesi_bench_peers::Runtime::OneWorker, async {
+        let addr = listen_addr_or_exit();
+        let state = AppState {
+            key: Key::from(SECRET),
+        };
+        let app = Router::new().route("/", get(counter)).with_state(state);
+        serve_axum(addr, app).await
+    })
 }

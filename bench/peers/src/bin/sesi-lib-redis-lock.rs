@@ -8,7 +8,8 @@
 
 use sesi_bench_peers::{listen_addr_or_exit, redis, serve_axum};
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> std::io::Result<()> {
-    serve_axum(listen_addr_or_exit(), redis::sesi_router(true).await).await
+fn main() -> std::io::Result<()> {
+    sesi_bench_peers::run(sesi_bench_peers::Runtime::CurrentThread, async {
+        serve_axum(listen_addr_or_exit(), redis::sesi_router(true).await).await
+    })
 }

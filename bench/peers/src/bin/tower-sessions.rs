@@ -20,11 +20,12 @@ async fn counter(session: Session) -> Result<Html<String>, (StatusCode, String)>
     Ok(Html(counter_page(n)))
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
-async fn main() -> std::io::Result<()> {
-    let addr = listen_addr_or_exit();
-    // Plain HTTP on loopback, so the cookie must not be `Secure`.
-    let sessions = SessionManagerLayer::new(MemoryStore::default()).with_secure(false);
-    let app = Router::new().route("/", get(counter)).layer(sessions);
-    serve_axum(addr, app).await
+fn main() -> std::io::Result<()> {
+    sesi_bench_peers::run(sesi_bench_peers::Runtime::OneWorker, async {
+        let addr = listen_addr_or_exit();
+        // Plain HTTP on loopback, so the cookie must not be `Secure`.
+        let sessions = SessionManagerLayer::new(MemoryStore::default()).with_secure(false);
+        let app = Router::new().route("/", get(counter)).layer(sessions);
+        serve_axum(addr, app).await
+    })
 }

@@ -15,8 +15,9 @@ async fn counter() -> ([(header::HeaderName, String); 1], Html<String>) {
     )
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
-async fn main() -> std::io::Result<()> {
-    let addr = listen_addr_or_exit();
-    serve_axum(addr, Router::new().route("/", get(counter))).await
+fn main() -> std::io::Result<()> {
+    sesi_bench_peers::run(sesi_bench_peers::Runtime::OneWorker, async {
+        let addr = listen_addr_or_exit();
+        serve_axum(addr, Router::new().route("/", get(counter))).await
+    })
 }
