@@ -40,6 +40,11 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(not(any(feature = "postgres", feature = "sqlite")))]
+compile_error!(
+    "sesi-sql stores sessions in PostgreSQL or SQLite: enable the feature `postgres`, `sqlite` or both"
+);
+
 mod pool;
 mod schema;
 mod store;

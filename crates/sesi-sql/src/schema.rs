@@ -10,8 +10,9 @@ use std::sync::Arc;
 /// The default name of the sessions table; its locks live in `<name>_locks`.
 pub const DEFAULT_TABLE: &str = "sesi_sessions";
 
-/// Which SQL a database speaks.
+/// Which SQL a database speaks. (A build with one database feature never makes the other.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(all(feature = "postgres", feature = "sqlite")), allow(dead_code))]
 pub(crate) enum Dialect {
     Postgres,
     Sqlite,
