@@ -574,7 +574,58 @@ mode_bench() {
     echo "| server | req/s | vs bare | range | p50 ms | p99 ms | p99 vs bare | errors | server CPU | loadgen CPU | server µs/req | µs/req range | store cmd/req | store µs/req |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     printf '%s\n' "${rows[@]}"
+    peer_ratios "${peers[@]}"
     return "$failed"
+}
+
+# peer_ratios PEER...: for each sesi peer, its ratio to the best of the Rust peers (those not
+# named bare, sesi-*, pyramid or *-redis/-postgres/-sqlite) within each round, by req/s (sesi /
+# best) and by server CPU per request (best / sesi), as the median and range over rounds.
+peer_ratios() {
+    local name others=() mine=() rows=() r rounds
+    for name in "$@"; do
+        case "$name" in
+            bare | pyramid | *-redis* | *-postgres* | *-sqlite* | *-memory) ;;
+            sesi-*) mine+=("$name") ;;
+            *) others+=("$name") ;;
+        esac
+    done
+    [ "${#others[@]}" -gt 0 ] && [ "${#mine[@]}" -gt 0 ] || return 0
+    for name in "${mine[@]}"; do
+        local rps=() cpu=() byrps=() bycpu=() ok=1 peer
+        read -r -a rps <<<"${RPS[$name]:-}"
+        read -r -a cpu <<<"${CPUREQ[$name]:-}"
+        rounds="${#rps[@]}"
+        for peer in "${others[@]}"; do
+            local n
+            n="$(wc -w <<<"${RPS[$peer]:-}")"
+            [ "$n" = "$rounds" ] || ok=0
+        done
+        [ "$ok" = 1 ] && [ "$rounds" -gt 0 ] || continue
+        for ((r = 0; r < rounds; r++)); do
+            local best_rps=0 best_cpu="" v c
+            for peer in "${others[@]}"; do
+                v="$(awk -v i=$((r + 1)) '{ print $i }' <<<"${RPS[$peer]}")"
+                c="$(awk -v i=$((r + 1)) '{ print $i }' <<<"${CPUREQ[$peer]}")"
+                best_rps="$(awk -v a="$best_rps" -v b="$v" 'BEGIN { print (b > a) ? b : a }')"
+                best_cpu="$(awk -v a="$best_cpu" -v b="$c" 'BEGIN { print (a == "" || b < a) ? b : a }')"
+            done
+            byrps+=("$(awk -v s="${rps[$r]}" -v b="$best_rps" 'BEGIN { printf "%.3f", s / b }')")
+            bycpu+=("$(awk -v s="${cpu[$r]}" -v b="$best_cpu" 'BEGIN { printf "%.3f", b / s }')")
+        done
+        local spread_rps spread_cpu
+        spread_rps="$(printf '%s\n' "${byrps[@]}" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f–%.2f", lo, hi }')"
+        spread_cpu="$(printf '%s\n' "${bycpu[@]}" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f–%.2f", lo, hi }')"
+        rows+=("$(printf '| %s | %.2f | %s | %.2f | %s |' "$name" "$(median "${byrps[*]}")" "$spread_rps" "$(median "${bycpu[*]}")" "$spread_cpu")")
+    done
+    [ "${#rows[@]}" -gt 0 ] || return 0
+    echo
+    echo "Against the best Rust peer of each round (${others[*]}): the median of the per-round"
+    echo "ratios and their range; by req/s (sesi / best) and by server CPU per request (best / sesi)."
+    echo
+    echo "| server | vs best peer, req/s | range | vs best peer, CPU/req | range |"
+    echo "|---|---:|---:|---:|---:|"
+    printf '%s\n' "${rows[@]}"
 }
 
 mode_memory() {
