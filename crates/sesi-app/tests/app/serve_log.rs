@@ -20,8 +20,8 @@ const COLOUR_ALLOWED: (&str, &str) = ("NO_COLOR", "");
 const REQUESTS: usize = 2000;
 const CLIENTS: usize = 8;
 /// The counting test's standard error, in bytes per second: its ~460 kB of request lines take
-/// about 3 s to write, so much of the log is still queued when SIGTERM comes (tracing-appender's
-/// own guard gives the queue 1 s at exit, then drops the rest).
+/// about 3 s to write, so much of the log is still queued when SIGTERM comes (the exit must wait
+/// for it: tracing-appender's guard, used before, gave the queue 1 s and dropped the rest).
 const SLOW_STDERR: u64 = 150_000;
 
 /// Every line of `log` as a JSON object; panics on any other line.
