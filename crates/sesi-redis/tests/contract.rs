@@ -280,6 +280,20 @@ fn epoch_ms() -> f64 {
         * 1000.0
 }
 
+/// Saves a session of `user` with a time-to-live of `ttl` seconds (`None`: none).
+async fn save_for_user(store: &RedisStore, id: SessionId, ttl: Option<u64>, user: &str) {
+    store
+        .save_user_session(
+            id,
+            contract::payload("x"),
+            ttl.map(Duration::from_secs),
+            user,
+            false,
+        )
+        .await
+        .expect("save_user_session");
+}
+
 #[tokio::test]
 async fn a_users_index_expires_a_minute_after_its_longest_session_or_never() {
     let prefix = unique_prefix();
@@ -291,21 +305,7 @@ async fn a_users_index_expires_a_minute_after_its_longest_session_or_never() {
     let key = format!("{prefix}user:{user}");
     assert_eq!(store.user_key(user), key, "the user id as it is");
     let [short, long, forever] = [(); 3].map(|()| SessionId::generate());
-    let save = |id: SessionId, ttl: Option<u64>| {
-        let store = store.clone();
-        async move {
-            store
-                .save_user_session(
-                    id,
-                    contract::payload("x"),
-                    ttl.map(Duration::from_secs),
-                    user,
-                    false,
-                )
-                .await
-                .expect("save_user_session");
-        }
-    };
+    let save = |id: SessionId, ttl: Option<u64>| save_for_user(&store, id, ttl, user);
     save(short, Some(100)).await;
     save(long, Some(1200)).await;
     let before = epoch_ms().floor(); // scores are whole milliseconds
@@ -384,16 +384,7 @@ async fn dead_entries_leave_the_index_when_pruned_listed_or_revoked() {
         .await
         .expect("ZADD");
     for (id, ttl) in [(gone, Some(600)), (forever, None), (live, Some(600))] {
-        store
-            .save_user_session(
-                id,
-                contract::payload("x"),
-                ttl.map(Duration::from_secs),
-                user,
-                false,
-            )
-            .await
-            .expect("save_user_session");
+        save_for_user(&store, id, ttl, user).await;
     }
     // Logouts: plain deletes, which do not know the user.
     store.delete(gone).await.expect("delete");

@@ -109,6 +109,25 @@ async fn revocation_reaches_every_server(stores: [Arc<dyn SessionStore>; 2]) {
         "{list}"
     );
     assert_eq!(list.matches("(this device)").count(), 1, "{list}");
+    // Each entry: a label of its own, when it began and when it was last seen, both moments ago.
+    let entries: Vec<&str> = list.lines().skip(1).collect();
+    assert_eq!(entries.len(), 3, "{list}");
+    let mut labels: Vec<&str> = entries.iter().filter_map(|e| e.split(' ').next()).collect();
+    labels.sort_unstable();
+    labels.dedup();
+    assert_eq!(labels.len(), 3, "distinct labels: {list}");
+    for entry in &entries {
+        let words: Vec<&str> = entry.split(' ').collect();
+        assert_eq!(
+            (words[1], words[3], words[5], words[6]),
+            ("started", "s", "last", "seen"),
+            "{entry}"
+        );
+        for ago in [words[2], words[7]] {
+            let secs: u64 = ago.parse().unwrap_or_else(|_| panic!("seconds: {entry}"));
+            assert!(secs < 60, "moments ago: {entry}");
+        }
+    }
 
     let said = phone.post(s1, "/logout-others", &[]).await;
     assert_eq!(said, "Logged out 2 other sessions.");

@@ -118,15 +118,15 @@ impl MemoryStore {
     }
 
     /// Saves `data`, protected when `returning` or when the entry it replaces was. With
-    /// `update_only`, only over a live entry; false when nothing was saved.
-    fn put(&self, id: SessionId, data: Vec<u8>, ttl: Option<Duration>, put: Put) -> bool {
+    /// `update_only`, only over a live entry.
+    fn put(&self, id: SessionId, data: Vec<u8>, ttl: Option<Duration>, put: Put) {
         let now = self.clock.now();
         let deadline = ttl.map_or(f64::INFINITY, |ttl| now + ttl.as_secs_f64());
         let mut inner = self.lock();
         inner.purge(now);
         let old = inner.remove(id);
         if put.update_only && old.is_none() {
-            return false;
+            return;
         }
         let returned = old.is_some_and(|old| old.returned) || put.returning;
         while inner.entries.len() >= self.capacity && inner.evict_one() {}
@@ -141,7 +141,6 @@ impl MemoryStore {
             },
         );
         inner.limit_protected(self.capacity);
-        true
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
