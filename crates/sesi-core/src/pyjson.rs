@@ -44,6 +44,84 @@ pub fn write_object(out: &mut Vec<u8>, map: &Map<String, Value>) {
     out.push(b'}');
 }
 
+/// How `json.dumps` was called, beyond the defaults that [`write_value`] follows: the
+/// separators and whether object keys are sorted. `ensure_ascii` and float formatting are the
+/// same in every style (Flask and Django both keep Python's defaults for them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsonStyle {
+    /// `separators=(",", ":")` instead of `(", ", ": ")`.
+    pub compact: bool,
+    /// `sort_keys=True`: object keys in code-point order (which is UTF-8 byte order).
+    pub sort_keys: bool,
+}
+
+impl JsonStyle {
+    /// `json.dumps(obj)`: Pyramid's serializer.
+    pub const PYTHON_DEFAULT: JsonStyle = JsonStyle {
+        compact: false,
+        sort_keys: false,
+    };
+    /// `json.dumps(obj, separators=(",", ":"))`: Django's `signing.JSONSerializer`.
+    pub const COMPACT: JsonStyle = JsonStyle {
+        compact: true,
+        sort_keys: false,
+    };
+    /// Compact with `sort_keys=True`: Flask's session serializer (its JSON provider sorts keys).
+    pub const COMPACT_SORTED: JsonStyle = JsonStyle {
+        compact: true,
+        sort_keys: true,
+    };
+}
+
+/// Appends the `json.dumps` text of `value` in `style`.
+///
+/// ```
+/// use sesi_core::pyjson::{JsonStyle, write_value_styled};
+/// let value = serde_json::json!({"b": "h\u00e9llo", "a": {" t": [1, 2]}});
+/// let mut out = Vec::new();
+/// write_value_styled(&mut out, &value, JsonStyle::COMPACT_SORTED);
+/// assert_eq!(out, br#"{"a":{" t":[1,2]},"b":"h\u00e9llo"}"#);
+/// ```
+pub fn write_value_styled(out: &mut Vec<u8>, value: &Value, style: JsonStyle) {
+    if style == JsonStyle::PYTHON_DEFAULT {
+        return write_value(out, value);
+    }
+    let (item_sep, key_sep): (&[u8], &[u8]) = if style.compact {
+        (b",", b":")
+    } else {
+        (b", ", b": ")
+    };
+    match value {
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(item_sep);
+                }
+                write_value_styled(out, item, style);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            if style.sort_keys {
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            }
+            out.push(b'{');
+            for (i, (key, value)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(item_sep);
+                }
+                write_str(out, key);
+                out.extend_from_slice(key_sep);
+                write_value_styled(out, value, style);
+            }
+            out.push(b'}');
+        }
+        scalar => write_value(out, scalar),
+    }
+}
+
 /// Appends a JSON number: integers as integers, floats as Python's `repr` writes them.
 pub fn write_number(out: &mut Vec<u8>, n: &Number) {
     if let Some(i) = n.as_i64() {
@@ -336,6 +414,37 @@ mod tests {
             r#""q\"b\\n\n\r\t\b\f\u0001\u007f/""#
         );
         assert_eq!(dumps(&json!("")), r#""""#);
+    }
+
+    #[test]
+    fn styles_follow_json_dumps_arguments() {
+        let value = serde_json::json!({"z": [1, {"y": 2.5, "b": null}], "a": "\u{e9}"});
+        let styled = |style| {
+            let mut out = Vec::new();
+            write_value_styled(&mut out, &value, style);
+            String::from_utf8(out).unwrap()
+        };
+        // Each line is what Python 3.11 printed for the same dict.
+        assert_eq!(
+            styled(JsonStyle::PYTHON_DEFAULT),
+            r#"{"z": [1, {"y": 2.5, "b": null}], "a": "\u00e9"}"#
+        );
+        assert_eq!(
+            styled(JsonStyle::COMPACT),
+            r#"{"z":[1,{"y":2.5,"b":null}],"a":"\u00e9"}"#
+        );
+        assert_eq!(
+            styled(JsonStyle::COMPACT_SORTED),
+            r#"{"a":"\u00e9","z":[1,{"b":null,"y":2.5}]}"#
+        );
+        // Code-point order, as Python sorts str keys: "Z" < "a" < "\u{e9}" < "\u{1f600}".
+        let keys = serde_json::json!({"\u{1f600}": 1, "\u{e9}": 2, "a": 3, "Z": 4});
+        let mut out = Vec::new();
+        write_value_styled(&mut out, &keys, JsonStyle::COMPACT_SORTED);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"Z":4,"a":3,"\u00e9":2,"\ud83d\ude00":1}"#
+        );
     }
 
     #[test]

@@ -76,9 +76,15 @@
 //! `SessionLayer::builder(PlainJson)`.
 
 mod b64;
+#[cfg(feature = "django")]
+pub mod django;
 pub(crate) mod error;
+#[cfg(feature = "flask")]
+pub mod flask;
 pub mod pyramid;
 pub mod pyramid_nacl;
+#[cfg(any(feature = "flask", feature = "django"))]
+mod zlib;
 
 use std::fmt;
 use std::sync::Arc;

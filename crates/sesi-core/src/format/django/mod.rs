@@ -1,0 +1,1 @@
+//! Django's `signed_cookies` session backend: work in progress.

@@ -1,0 +1,1 @@
+//! Flask's default session cookie (`SecureCookieSessionInterface`): work in progress.
