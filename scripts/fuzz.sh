@@ -8,10 +8,16 @@
 # Targets (checklist rows 14-20 and 63):
 #   crates/sesi-core/fuzz  decode          a cookie value into the Pyramid format and the session
 #   crates/sesi-core/fuzz  decode_nacl     a cookie value into the pyramid-nacl format and the session
+#   crates/sesi-core/fuzz  decode_flask    a cookie value into the Flask format and the session
+#   crates/sesi-core/fuzz  decode_django   a cookie value into the Django format and the session
 #   fuzz                   cookie_header   the Cookie header through the session layer
 #   fuzz                   api_body        the tutorial app's JSON API bodies
-# A crash leaves its input in <fuzz dir>/artifacts/<target>/; copy it into the seed corpus as a
-# regression once fixed.
+# Seeds: sesi-core's targets keep their bodies and seeds inside the published package, in
+# crates/sesi-core/tests/fuzz/<target>_input.rs and tests/fuzz/seeds/<target>/ (its replay tests
+# read them, and cargo never packages fuzz/, a package of its own); the root fuzz/ workspace keeps
+# its seeds in fuzz/seeds/<target>/.
+# A crash leaves its input in <fuzz dir>/artifacts/<target>/; copy it into the target's seed
+# directory as a regression once fixed.
 set -euo pipefail
 
 REPO="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,21 +31,24 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked --quiet
 fi
 
+# <crate dir> <target> <the directory of its seed directory, relative to the crate dir>
 TARGETS=(
-    "crates/sesi-core decode"
-    "crates/sesi-core decode_nacl"
-    ". cookie_header"
-    ". api_body"
+    "crates/sesi-core decode tests/fuzz/seeds"
+    "crates/sesi-core decode_nacl tests/fuzz/seeds"
+    "crates/sesi-core decode_flask tests/fuzz/seeds"
+    "crates/sesi-core decode_django tests/fuzz/seeds"
+    ". cookie_header fuzz/seeds"
+    ". api_body fuzz/seeds"
 )
 
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 summary=()
 for entry in "${TARGETS[@]}"; do
-    read -r dir target <<<"$entry"
+    read -r dir target seeds <<<"$entry"
     corpus="$scratch/$target"
     mkdir -p "$corpus"
-    cp "$dir/fuzz/seeds/$target/"* "$corpus/"
+    cp "$dir/$seeds/$target/"* "$corpus/"
     log "== $target (${SECONDS_EACH}s, from $dir/fuzz)"
     out="$scratch/$target.log"
     if ! (cd "$dir" && cargo fuzz run -s none "$target" "$corpus" -- \

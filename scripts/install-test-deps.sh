@@ -4,9 +4,10 @@
 #   scripts/install-test-deps.sh [--only python|redis|postgres|browser]
 #
 # Groups (default: all of them):
-#   python   $REPO/.venv with pyramid==2.*, waitress, pyramid-nacl-session and
-#            pynacl (PyPI), used by the Pyramid reference app in
-#            crates/sesi-app/tests/pyramid/
+#   python   $REPO/.venv with pyramid==2.*, waitress, pyramid-nacl-session,
+#            pynacl, flask==3.1.* and django==5.2.* (PyPI), used by the reference
+#            apps in crates/sesi-app/tests/{pyramid,flask,django}/ and the vector
+#            scripts in crates/sesi-core/tests/data/
 #   redis    Debian redis-server (and redis-tools, for redis-cli), store tests
 #   postgres Debian postgresql (server binaries in /usr/lib/postgresql/*/bin),
 #            SQL store tests; scripts/postgres.sh runs its own throwaway server
@@ -21,7 +22,7 @@ set -euo pipefail
 SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd -- "$SCRIPT_DIR/.." && pwd)"
 VENV="$REPO/.venv"
-PYTHON_REQS=("pyramid==2.*" "waitress" "pyramid-nacl-session==1.0.*" "pynacl==1.6.*")
+PYTHON_REQS=("pyramid==2.*" "waitress" "pyramid-nacl-session==1.0.*" "pynacl==1.6.*" "flask==3.1.*" "django==5.2.*")
 
 log() { printf '[install-test-deps] %s\n' "$*"; }
 die() { printf '[install-test-deps] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -90,17 +91,19 @@ apt_install() {
 # ---------------------------------------------------------------- python
 venv_ok() {
     [ -x "$VENV/bin/python" ] && "$VENV/bin/python" - <<'EOF' >/dev/null 2>&1
-import pyramid, waitress, webob, nacl, pyramid_nacl_session
+import pyramid, waitress, webob, nacl, pyramid_nacl_session, flask, django
 from importlib.metadata import version
 assert version("pyramid").split(".")[0] == "2", version("pyramid")
 assert version("pyramid-nacl-session").startswith("1.0"), version("pyramid-nacl-session")
+assert version("flask").startswith("3.1."), version("flask")
+assert version("django").startswith("5.2."), version("django")
 EOF
 }
 
 install_python() {
     log "== python: venv at $VENV with ${PYTHON_REQS[*]}"
     if venv_ok; then
-        log "python: pyramid $("$VENV/bin/python" -c 'from importlib.metadata import version as v; print(v("pyramid"))'), waitress and pyramid-nacl-session already importable; skipping"
+        log "python: pyramid $("$VENV/bin/python" -c 'from importlib.metadata import version as v; print(v("pyramid"))'), waitress, pyramid-nacl-session, flask and django already importable; skipping"
         return 0
     fi
     local py
@@ -116,7 +119,7 @@ install_python() {
     fi
     log "python: $VENV/bin/python -m pip install ${PYTHON_REQS[*]}"
     "$VENV/bin/python" -m pip install -q "${PYTHON_REQS[@]}"
-    venv_ok || die "pyramid/waitress/pyramid_nacl_session still not importable from $VENV/bin/python"
+    venv_ok || die "pyramid/waitress/pyramid_nacl_session/flask/django still not importable from $VENV/bin/python"
     log "python: installed pyramid $("$VENV/bin/python" -c 'from importlib.metadata import version as v; print(v("pyramid"))'), waitress $("$VENV/bin/python" -c 'from importlib.metadata import version as v; print(v("waitress"))')"
 }
 

@@ -79,6 +79,10 @@ fi
 passed=$(grep -E '^test result: ok' "$output" | awk '{sum += $4} END {print sum + 0}')
 log "all $passed tests passed, none skipped"
 
+# The app as `cargo install` gives it, run from outside the repository (stops what it starts).
+log "== the installed app (scripts/install-check.sh)"
+bash scripts/install-check.sh
+
 if [ "${SESI_TEST_SKIP_FUZZ:-}" != 1 ]; then
     log "== fuzzing (${SESI_FUZZ_SECONDS:-60}s per target)"
     bash scripts/fuzz.sh

@@ -4,9 +4,11 @@
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use sesi::core::{
-    CookieFormat, DecodeError, NaclKey, NaclKeyError, PyramidFormat, PyramidNaclFormat, Record,
+    CookieFormat, DecodeError, DjangoFormat, FlaskFormat, NaclKey, NaclKeyError, PyramidFormat,
+    PyramidNaclFormat, Record,
 };
 use sesi::{HashAlg, Secret, Secrets};
 
@@ -20,6 +22,11 @@ pub enum CookieFormatName {
     /// pyramid_nacl_session's `EncryptedCookieSessionFactory` with the JSON serializer: keys of
     /// exactly 32 bytes, written as 64 hex characters.
     PyramidNacl,
+    /// Flask's default session (`SecureCookieSessionInterface`): `SECRET_KEY` and its
+    /// `SECRET_KEY_FALLBACKS`.
+    Flask,
+    /// Django's `signed_cookies` session backend: `SECRET_KEY` and its `SECRET_KEY_FALLBACKS`.
+    Django,
 }
 
 /// Secrets that are not keys of the chosen format. The message never repeats a key.
@@ -36,8 +43,12 @@ pub struct FormatKeyError {
 
 impl CookieFormatName {
     /// Every format this build knows.
-    pub const ALL: [CookieFormatName; 2] =
-        [CookieFormatName::Pyramid, CookieFormatName::PyramidNacl];
+    pub const ALL: [CookieFormatName; 4] = [
+        CookieFormatName::Pyramid,
+        CookieFormatName::PyramidNacl,
+        CookieFormatName::Flask,
+        CookieFormatName::Django,
+    ];
 
     /// The name `--cookie-format` takes.
     #[must_use]
@@ -45,6 +56,31 @@ impl CookieFormatName {
         match self {
             CookieFormatName::Pyramid => "pyramid",
             CookieFormatName::PyramidNacl => "pyramid-nacl",
+            CookieFormatName::Flask => "flask",
+            CookieFormatName::Django => "django",
+        }
+    }
+
+    /// The framework's default idle timeout: Pyramid's `timeout` (1200 s), Flask's
+    /// `PERMANENT_SESSION_LIFETIME` (31 days) or Django's `SESSION_COOKIE_AGE` (two weeks), each
+    /// the age past which that framework refuses a cookie.
+    #[must_use]
+    pub fn default_timeout(self) -> Option<Duration> {
+        Some(match self {
+            CookieFormatName::Pyramid | CookieFormatName::PyramidNacl => {
+                sesi::core::DEFAULT_TIMEOUT
+            }
+            CookieFormatName::Flask => Duration::from_secs(31 * 24 * 3600),
+            CookieFormatName::Django => Duration::from_secs(14 * 24 * 3600),
+        })
+    }
+
+    /// The framework's default session cookie name: `session`, Django's `sessionid`.
+    #[must_use]
+    pub fn default_cookie_name(self) -> &'static str {
+        match self {
+            CookieFormatName::Django => "sessionid",
+            _ => "session",
         }
     }
 
@@ -55,7 +91,7 @@ impl CookieFormatName {
     }
 
     /// The format with its keys and settings (Pyramid's `salt` and `hashalg`; other formats
-    /// ignore them).
+    /// ignore them and use their framework's own salt).
     ///
     /// # Errors
     /// A secret that is not a key of this format (pyramid-nacl: 64 hex characters), or more
@@ -82,6 +118,8 @@ impl CookieFormatName {
                 let format = PyramidNaclFormat::from_keys(keys).map_err(|e| error(1, e))?;
                 Ok(Arc::new(format))
             }
+            CookieFormatName::Flask => Ok(Arc::new(FlaskFormat::new(secrets))),
+            CookieFormatName::Django => Ok(Arc::new(DjangoFormat::new(secrets))),
         }
     }
 
@@ -95,12 +133,22 @@ impl CookieFormatName {
         match self {
             CookieFormatName::Pyramid => Some(PyramidFormat::decode_unverified(value, hashalg)),
             CookieFormatName::PyramidNacl => None,
+            // Reading needs no key; the format is built with a throwaway one only to reach it.
+            CookieFormatName::Flask | CookieFormatName::Django => {
+                let any_key = Secrets::new(Secret::new_insecure("unused").ok()?);
+                self.build(&any_key, "", hashalg)
+                    .ok()?
+                    .read_unverified(value)
+            }
         }
     }
 
     /// The format's rules for a secret's length in bytes: below the first a server refuses to
     /// listen beyond loopback (unless told to), below the second it warns. Pyramid: 32 and 64
-    /// (HMAC-SHA512 hashes its key in 128-byte blocks, and Pyramid's docs ask for 64 bytes).
+    /// (HMAC-SHA512 hashes its key in 128-byte blocks, and Pyramid's docs ask for 64 bytes);
+    /// Flask: 32 and 64 (the 64 hex characters of `secrets.token_hex()`, which Flask's docs
+    /// suggest); Django: 32 and 50 (`get_random_secret_key()`, and what `check --deploy` asks
+    /// for).
     /// `None` for a format whose keys have one exact shape, checked by [`build`](Self::build).
     #[must_use]
     pub fn secret_lengths(self) -> Option<(usize, usize)> {
@@ -109,14 +157,35 @@ impl CookieFormatName {
                 sesi::core::MIN_SECRET_LEN,
                 sesi::core::secret::RECOMMENDED_SECRET_LEN,
             )),
+            CookieFormatName::Flask => Some((sesi::core::MIN_SECRET_LEN, 64)),
+            CookieFormatName::Django => Some((sesi::core::MIN_SECRET_LEN, 50)),
             CookieFormatName::PyramidNacl => None,
+        }
+    }
+
+    /// Why [`secret_lengths`](Self::secret_lengths) recommends its length, for the warning.
+    #[must_use]
+    pub fn why_recommended(self) -> &'static str {
+        match self {
+            CookieFormatName::Pyramid | CookieFormatName::PyramidNacl => {
+                "HMAC-SHA512 hashes its key in 128-byte blocks, and Pyramid's docs ask for 64 bytes"
+            }
+            CookieFormatName::Flask => {
+                "Flask's docs make SECRET_KEY with secrets.token_hex(): 64 hex characters"
+            }
+            CookieFormatName::Django => {
+                "Django's get_random_secret_key() makes 50 characters, and `manage.py check \
+                 --deploy` warns below that"
+            }
         }
     }
 
     /// A fresh key of the shape this format takes, as text for `SESI_SECRET` or a secret file
     /// (Pyramid: 64 random bytes as 128 hex characters, usable in a Pyramid `.ini` as-is;
     /// pyramid-nacl: 32 random bytes as 64 hex characters, pyramid_nacl_session's
-    /// `session.secret`).
+    /// `session.secret`; flask: 32 random bytes as 64 hex characters, what Flask's docs make
+    /// with `secrets.token_hex()`; django: 50 characters of the alphabet of Django's
+    /// `get_random_secret_key()`).
     ///
     /// # Errors
     /// When the operating system's random number generator fails.
@@ -132,8 +201,31 @@ impl CookieFormatName {
             CookieFormatName::PyramidNacl => NaclKey::generate()
                 .map(|key| key.to_hex())
                 .map_err(sesi::SecretError::Random),
+            CookieFormatName::Flask => {
+                let mut bytes = [0u8; 32];
+                getrandom::fill(&mut bytes).map_err(sesi::SecretError::Random)?;
+                Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+            }
+            CookieFormatName::Django => django_secret_key(),
         }
     }
+}
+
+/// Django's `get_random_secret_key()`: 50 characters drawn uniformly from its alphabet.
+fn django_secret_key() -> Result<String, sesi::SecretError> {
+    const ALPHABET: &[u8; 50] = b"abcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*(-_=+)";
+    let mut key = String::with_capacity(ALPHABET.len());
+    let mut pool = [0u8; 64];
+    while key.len() < 50 {
+        getrandom::fill(&mut pool).map_err(sesi::SecretError::Random)?;
+        // Bytes from 250 up are dropped, so each of the 50 characters is equally likely.
+        for &b in pool.iter().filter(|&&b| b < 250) {
+            if key.len() < 50 {
+                key.push(char::from(ALPHABET[usize::from(b % 50)]));
+            }
+        }
+    }
+    Ok(key)
 }
 
 impl fmt::Display for CookieFormatName {
@@ -175,13 +267,15 @@ mod tests {
     fn names_parse_and_unknown_ones_list_the_known() {
         assert_eq!("pyramid".parse(), Ok(CookieFormatName::Pyramid));
         assert_eq!(" Pyramid ".parse(), Ok(CookieFormatName::Pyramid));
-        let err = "flask"
+        let err = "bottle"
             .parse::<CookieFormatName>()
-            .expect_err("not built yet");
+            .expect_err("not a format");
         assert_eq!(
             err.to_string(),
-            r#"unknown cookie format "flask": the known formats are pyramid, pyramid-nacl"#
+            r#"unknown cookie format "bottle": the known formats are pyramid, pyramid-nacl, flask, django"#
         );
+        assert_eq!("Flask".parse(), Ok(CookieFormatName::Flask));
+        assert_eq!("django".parse(), Ok(CookieFormatName::Django));
         assert_eq!("PYRAMID-NACL".parse(), Ok(CookieFormatName::PyramidNacl));
     }
 
@@ -212,6 +306,34 @@ mod tests {
         assert!(!text.contains(&key), "never echoes a key");
         assert!(CookieFormatName::PyramidNacl.encrypts());
         assert!(!CookieFormatName::Pyramid.encrypts());
+    }
+
+    #[test]
+    fn flask_and_django_keys_have_their_frameworks_shapes() {
+        let flask = CookieFormatName::Flask.generate_key().expect("os rng");
+        assert_eq!(flask.len(), 64);
+        assert!(flask.bytes().all(|b| b.is_ascii_hexdigit()));
+        let django = CookieFormatName::Django.generate_key().expect("os rng");
+        assert_eq!(django.len(), 50);
+        assert!(
+            django
+                .bytes()
+                .all(|b| b"abcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*(-_=+)".contains(&b)),
+            "{django}"
+        );
+        assert_ne!(
+            django,
+            CookieFormatName::Django.generate_key().expect("os rng")
+        );
+        for format in [CookieFormatName::Flask, CookieFormatName::Django] {
+            let key = format.generate_key().expect("os rng");
+            let secrets = Secrets::new(Secret::new_insecure(key).expect("text"));
+            let built = format
+                .build(&secrets, sesi::core::DEFAULT_SALT, HashAlg::Sha512)
+                .expect("any text is a key");
+            assert_eq!(built.name(), format.name());
+            assert!(!format.encrypts());
+        }
     }
 
     #[test]

@@ -13,6 +13,8 @@
 //! # Ok(()) }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod catalog;
 pub mod cli;
 mod cookie_format;

@@ -39,6 +39,8 @@
 //! | `axum` | `Session` as an axum extractor and `IntoResponse` for [`SessionError`], so `session.get::<T>(key)?` works in an axum handler (implies `http`) |
 //! | `test-util` | `store::contract` and the `store_contract_tests!` macro: the [`store::SessionStore`] contract as tests, for store crates |
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod clock;
 pub mod format;
 pub mod id;
@@ -54,6 +56,12 @@ pub use format::{
     CookieContent, CookieFormat, DecodeError, Decoded, IntoCookieFormat, MAX_COOKIE_VALUE_LEN,
     NaclKey, NaclKeyError, PyramidFormat, PyramidNaclFormat, ShapeError,
 };
+#[cfg(feature = "django")]
+#[cfg_attr(docsrs, doc(cfg(feature = "django")))]
+pub use format::{DjangoFormat, django};
+#[cfg(feature = "flask")]
+#[cfg_attr(docsrs, doc(cfg(feature = "flask")))]
+pub use format::{FlaskFormat, flask};
 pub use id::SessionId;
 pub use record::{Record, Timestamp};
 pub use secret::{MAX_FALLBACKS, MIN_SECRET_LEN, Secret, SecretError, Secrets};

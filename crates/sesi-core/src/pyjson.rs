@@ -77,7 +77,7 @@ impl JsonStyle {
 ///
 /// ```
 /// use sesi_core::pyjson::{JsonStyle, write_value_styled};
-/// let value = serde_json::json!({"b": "h\u00e9llo", "a": {" t": [1, 2]}});
+/// let value = serde_json::json!({"b": "h\u{e9}llo", "a": {" t": [1, 2]}});
 /// let mut out = Vec::new();
 /// write_value_styled(&mut out, &value, JsonStyle::COMPACT_SORTED);
 /// assert_eq!(out, br#"{"a":{" t":[1,2]},"b":"h\u00e9llo"}"#);

@@ -149,6 +149,17 @@ impl Record {
     }
 }
 
+/// Parses a session state that a format carries as a bare JSON object (Flask's and Django's
+/// payloads), with the same errors as [`Record::from_json`]: too deep, not JSON, not an object.
+pub(crate) fn state_from_json(json: &[u8]) -> Result<Map<String, Value>, DecodeError> {
+    match serde_json::from_slice::<Value>(json) {
+        Ok(Value::Object(state)) => Ok(state),
+        Ok(_) => Err(DecodeError::BadShape(ShapeError::StateNotObject)),
+        Err(_) if nesting_depth(json) > MAX_JSON_DEPTH => Err(DecodeError::TooDeep),
+        Err(err) => Err(DecodeError::MalformedJson(err)),
+    }
+}
+
 /// Maximum bracket depth outside strings; only computed on the error path, to name the cause.
 fn nesting_depth(json: &[u8]) -> usize {
     let (mut depth, mut max, mut in_str, mut escaped) = (0usize, 0usize, false, false);

@@ -1,8 +1,9 @@
 //! The `decode` fuzz target (`fuzz/fuzz_targets/decode.rs`) without nightly: replays the committed
-//! seed corpus (and any crash reproducers saved in `fuzz/seeds/decode/`), then runs a bounded,
-//! deterministic loop of mutated and random inputs through the same body. Checklist row 63.
+//! seed corpus (and any crash reproducers saved in `tests/fuzz/seeds/decode/`), then runs a
+//! bounded, deterministic loop of mutated and random inputs through the same body
+//! (`tests/fuzz/decode_input.rs`). Checklist row 63.
 
-#[path = "../fuzz/fuzz_targets/decode_input.rs"]
+#[path = "fuzz/decode_input.rs"]
 mod decode_input;
 
 use std::path::PathBuf;
@@ -11,7 +12,7 @@ use decode_input::Target;
 use sesi_core::CookieFormat as _;
 
 fn seeds() -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/decode");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/seeds/decode");
     let mut seeds: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| {

@@ -1,9 +1,10 @@
 //! The `decode_nacl` fuzz target (`fuzz/fuzz_targets/decode_nacl.rs`) under plain `cargo test`:
 //! replays the committed seed corpus (and any crash reproducers saved in
-//! `fuzz/seeds/decode_nacl/`), then a bounded, deterministic loop of mutated and random inputs
-//! through the same body. Checklist row 63 for the encrypted format.
+//! `tests/fuzz/seeds/decode_nacl/`), then a bounded, deterministic loop of mutated and random
+//! inputs through the same body (`tests/fuzz/decode_nacl_input.rs`). Checklist row 63 for the
+//! encrypted format.
 
-#[path = "../fuzz/fuzz_targets/decode_nacl_input.rs"]
+#[path = "fuzz/decode_nacl_input.rs"]
 mod decode_nacl_input;
 
 use std::path::PathBuf;
@@ -12,7 +13,7 @@ use decode_nacl_input::Target;
 use sesi_core::CookieFormat as _;
 
 fn seeds() -> Vec<Vec<u8>> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/decode_nacl");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/seeds/decode_nacl");
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| entry.expect("readable directory entry").path())

@@ -36,6 +36,8 @@
 //! # let _ = (single, cluster, tls); Ok(()) }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod backend;
 mod request;
 mod sentinel;

@@ -93,12 +93,27 @@ async fn the_store_answers_unavailable_while_the_database_is_gone_then_recovers(
 
 /// docs/stores.md shows the schema for those who manage their own: it must be what `migrate`
 /// runs. Needs no server: the pool is lazy.
+///
+/// The page is read at run time, not with `include_str!`: it is outside this crate, so the
+/// published package (which builds its tests from its own files) does not have it. There the
+/// test skips; in the repository (and so under `scripts/test.sh`, where a skip fails) it runs.
 #[tokio::test]
 async fn the_schema_in_the_docs_is_what_migrate_runs() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/stores.md");
+    let docs = match std::fs::read_to_string(&path) {
+        Ok(docs) => docs,
+        Err(err) => {
+            sesi_testkit::skip(&format!(
+                "cannot read {} ({err}): run from the repository, whose docs/ the published \
+                 package does not hold",
+                path.display()
+            ));
+            return;
+        }
+    };
     let pool = sqlx::postgres::PgPoolOptions::new()
         .connect_lazy("postgres://sesi@127.0.0.1:1/none")
         .expect("a lazy pool");
     let printed = SqlStore::postgres(pool).schema_sql();
-    let docs = include_str!("../../../docs/stores.md");
     assert!(docs.contains(&printed), "docs/stores.md lacks:\n{printed}");
 }

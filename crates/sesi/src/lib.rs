@@ -3,11 +3,19 @@
 //! By default the whole session lives in the browser's cookie, signed with HMAC so the visitor can
 //! read it but cannot change it, and the server keeps no state. The cookie format is byte-for-byte
 //! that of Pyramid's `SignedCookieSessionFactory`, so a Pyramid app and a sesi service that share
-//! a secret share their visitors' sessions. A session can also live in a server-side store (or
-//! spill into one when it outgrows the cookie), with only its id in the cookie; handlers see no
-//! difference. Stores: `MemoryStore` here, Redis in `sesi-redis`, PostgreSQL and SQLite in
-//! `sesi-sql`. With a store, a session tied to a user ([`Session::set_user`]) can be listed and
-//! ended on every device from any server ([`SessionLayer::user_sessions`]: "log out everywhere").
+//! a secret share their visitors' sessions (pyramid_nacl_session's encrypted cookies too), and
+//! Flask's and Django's default session cookies are formats of their own, so a Flask or Django
+//! app can share its sessions the same way. A
+//! session can also live in a server-side store (or spill into one when it outgrows the cookie),
+//! with only its id in the cookie; handlers see no difference. Stores: `MemoryStore` here, Redis
+//! in [`sesi-redis`](https://docs.rs/sesi-redis), PostgreSQL and SQLite in
+//! [`sesi-sql`](https://docs.rs/sesi-sql). With a store, a session tied to a user
+//! ([`Session::set_user`]) can be listed and ended on every device from any server
+//! ([`SessionLayer::user_sessions`]: "log out everywhere").
+//!
+//! # Quick start
+//!
+//! `cargo add sesi axum tokio --features tokio/full`, then:
 //!
 #![cfg_attr(
     feature = "axum",
@@ -22,6 +30,8 @@ async fn counter(session: Session) -> Result<String, SessionError> {
 }
 
 # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+// At least 32 bytes, random (`sesi keygen` prints one); the same secret as the Pyramid app's
+// `SignedCookieSessionFactory(secret)` to share its sessions.
 let secret = Secret::new(std::env::var("SESI_SECRET")?)?;
 let app = Router::new()
     .route("/", get(counter))
@@ -33,26 +43,63 @@ axum::serve(listener, app).await?;
 "#
 )]
 //!
-//! The request lifecycle: the `Cookie` header is read (every field; the last cookie of the name
-//! wins) -> on the handler's first use of the session the value is verified by the cookie format
-//! (HMAC, constant time) and decoded, or a fresh session is started if it is absent, tampered,
-//! malformed or expired -> the handler reads and writes -> the session is re-signed and a
-//! `Set-Cookie` appended only when it changed, was re-issued, was invalidated, or was verified by
-//! an old key. A response that touched the session gets `Vary: Cookie` and
-//! `Cache-Control: private`. A cookie that would exceed 4096 bytes is never sent: the browser
-//! keeps its last good cookie and the response becomes the [`ErrorResponder`]'s answer (a clear
-//! 500 by default); handlers avoid that with [`Session::fits`](sesi_core::Session::fits) or the
-//! `try_` writes. `docs/architecture.md` in the repository follows one request through the crates.
+//! [`SessionLayer::builder`] takes the cookie format ([`Secrets`] for Pyramid's defaults, a
+//! [`PyramidFormat`] with its `salt` and `hashalg`, or `core::FlaskFormat`,
+//! `core::DjangoFormat`, `core::PyramidNaclFormat`) and sets Pyramid's other knobs (`timeout`,
+//! `reissue_time`, `max_age`, the cookie's name and attributes), a store, locking and the error
+//! responder. Older secrets in [`Secrets`] keep verifying cookies while new ones are signed with
+//! the current one (key rotation).
+//!
+//! # Features
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `axum` | yes | the [`Session`] extractor for axum handlers (via `axum-core`), and `IntoResponse` for [`SessionError`] |
+//! | `flask` | yes | `core::FlaskFormat`: Flask's default session cookie (itsdangerous, zlib) |
+//! | `django` | yes | `core::DjangoFormat`: Django's `signed_cookies` session cookie (django.core.signing, zlib) |
+//!
+//! Without `axum`, tower users take the session from the request's extensions with
+//! [`Session::load_from`] (async: a session kept in a store is read from it on first use, so a
+//! request whose handler never asks costs the store nothing).
+//!
+//! # How a request goes
+//!
+//! The `Cookie` header is read (every field; the last cookie of the name wins) -> on the
+//! handler's first use of the session the value is verified by the cookie format (HMAC, constant
+//! time) and decoded, or a fresh session is started if it is absent, tampered, malformed or
+//! expired -> the handler reads and writes -> the session is re-signed and a `Set-Cookie`
+//! appended only when it changed, was re-issued, was invalidated, or was verified by an old key.
+//! A response that touched the session gets `Vary: Cookie` and `Cache-Control: private`. A cookie
+//! that would exceed 4096 bytes is never sent: the browser keeps its last good cookie and the
+//! response becomes the [`ErrorResponder`]'s answer (a clear 500 by default); handlers avoid that
+//! with [`Session::fits`](sesi_core::Session::fits) or the `try_` writes.
 //!
 //! [`Session`] is the handler's whole API (`get`, `insert`, `update`, `flash`, `get_csrf_token`,
 //! `invalidate`, ...); what the middleware does at the end of a request is not reachable from
-//! it. Without `axum`, tower users take the session from the request's extensions with
-//! [`Session::load_from`] (async: a session kept in a store is read from it on first use, so a
-//! request whose handler never asks costs the store nothing).
+//! it.
+//!
+//! # Crates
+//!
+//! | crate | what |
+//! |---|---|
+//! | `sesi` (this one) | the tower [`SessionLayer`] and the axum [`Session`] extractor |
+//! | [`sesi-core`](https://docs.rs/sesi-core) | the engine without HTTP: cookie formats, secrets, session rules, the store trait; re-exported as [`sesi::core`](crate::core) |
+//! | [`sesi-redis`](https://docs.rs/sesi-redis) | `RedisStore`: one server, Cluster or Sentinel, over TLS or TCP |
+//! | [`sesi-sql`](https://docs.rs/sesi-sql) | `SqlStore`: PostgreSQL and SQLite on sqlx |
+//! | [`sesi-app`](https://crates.io/crates/sesi-app) | the tutorial app and the `sesi` command line (`cargo install sesi-app`) |
+//!
+//! # Further reading
+//!
+//! The repository's `docs/` folder has one page per topic (every Rust block in them is compiled
+//! as a test of this crate): `docs/configuration.md` (every setting, with Pyramid's name),
+//! `docs/cookie-format.md` (the bytes, step by step), `docs/security.md` (what the signature does
+//! and does not promise), `docs/stores.md` (memory, Redis, SQL, locking, "log out everywhere"),
+//! `docs/migrating-from-pyramid.md`, `docs/migrating-from-flask.md`,
+//! `docs/migrating-from-django.md`, `docs/architecture.md` (one request through the crates) and
+//! `docs/benchmarks.md` (how fast, measured how). Runnable examples are in the package's
+//! `examples/` (`counter`, `cart`, `rotation`, `redis`, `login`).
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod cookie;
 mod cookie_flow;
@@ -80,6 +127,7 @@ pub use store_access::LockConfig;
 /// The engine crate, for format-level work (decoding a cookie in a tool, a custom clock).
 pub use sesi_core as core;
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use sesi_core::session::{
     LazySession, MissingSessionLayer, SessionRejection, SessionUnavailable,
 };
@@ -96,13 +144,22 @@ pub fn read_cookie(headers: &http::HeaderMap, name: &str) -> Option<String> {
     cookie::find_cookie(headers, name)
 }
 
-/// The Rust code blocks of the repository's README and `docs/*.md`, compiled (and run, unless
-/// marked `no_run`) as doctests of this crate, so the documentation cannot drift from the API.
-/// Only under `cfg(doctest)`: the crate and its package never read files outside the crate.
+/// The Rust code blocks of the repository's README, the crates' READMEs and `docs/*.md`, compiled
+/// (and run, unless marked `no_run`) as doctests of this crate, so the documentation cannot drift
+/// from the API. Only under `cfg(doctest)`: the crate and its package never read files outside
+/// the crate.
 #[cfg(doctest)]
 mod repository_docs {
     #[doc = include_str!("../../../README.md")]
     struct Readme;
+    #[doc = include_str!("../README.md")]
+    struct SesiReadme;
+    #[doc = include_str!("../../sesi-core/README.md")]
+    struct SesiCoreReadme;
+    #[doc = include_str!("../../sesi-redis/README.md")]
+    struct SesiRedisReadme;
+    #[doc = include_str!("../../sesi-sql/README.md")]
+    struct SesiSqlReadme;
     #[doc = include_str!("../../../docs/architecture.md")]
     struct Architecture;
     #[doc = include_str!("../../../docs/configuration.md")]
@@ -111,6 +168,10 @@ mod repository_docs {
     struct CookieFormat;
     #[doc = include_str!("../../../docs/migrating-from-pyramid.md")]
     struct MigratingFromPyramid;
+    #[doc = include_str!("../../../docs/migrating-from-flask.md")]
+    struct MigratingFromFlask;
+    #[doc = include_str!("../../../docs/migrating-from-django.md")]
+    struct MigratingFromDjango;
     #[doc = include_str!("../../../docs/security.md")]
     struct Security;
     #[doc = include_str!("../../../docs/stores.md")]

@@ -76,7 +76,8 @@ pub struct EncodeArgs {
     #[arg(long, value_parser = parse_timestamp, allow_hyphen_values = true)]
     pub accessed: Option<Timestamp>,
 
-    /// `created` timestamp as a JSON number (default: now, with fractions like Pyramid).
+    /// `created` timestamp as a JSON number (default: now, with fractions like Pyramid); the
+    /// flask and django formats record no creation time and ignore it.
     #[arg(long, value_parser = parse_timestamp, allow_hyphen_values = true)]
     pub created: Option<Timestamp>,
 
@@ -181,6 +182,13 @@ impl KeyArgs {
             crate::CookieFormatName::PyramidNacl => {
                 format!("decrypted by {who}, XSalsa20-Poly1305 (authentic)")
             }
+            crate::CookieFormatName::Flask => {
+                format!("verified  by {who}, itsdangerous HMAC-SHA1 with salt \"cookie-session\"")
+            }
+            crate::CookieFormatName::Django => format!(
+                "verified  by {who}, django.core.signing HMAC-SHA256 with salt \
+                 \"django.contrib.sessions.backends.signed_cookies\""
+            ),
         }
     }
 }

@@ -37,7 +37,8 @@ pub enum Command {
     Cookie(CookieCommand),
     /// Print a fresh key of the shape the cookie format takes, usable as SESI_SECRET (pyramid: 64
     /// random bytes as 128 hex characters; pyramid-nacl: 32 as 64, pyramid_nacl_session's
-    /// `session.secret`).
+    /// `session.secret`; flask: 32 as 64, like `secrets.token_hex()`; django: 50 characters, like
+    /// `get_random_secret_key()`).
     Keygen(FormatArg),
 }
 
@@ -45,11 +46,14 @@ pub enum Command {
 #[derive(Debug, Args, Clone)]
 pub struct FormatArg {
     /// The cookie format: `pyramid` (Pyramid's SignedCookieSessionFactory, byte for byte, signed:
-    /// the visitor can read it) or `pyramid-nacl` (pyramid_nacl_session's
+    /// the visitor can read it), `pyramid-nacl` (pyramid_nacl_session's
     /// EncryptedCookieSessionFactory with the JSON serializer: encrypted, keys of 64 hex
-    /// characters).
+    /// characters), `flask` (Flask 3.1's default session cookie, keyed by its SECRET_KEY) or
+    /// `django` (Django 5.2's signed_cookies session backend, keyed by its SECRET_KEY). Only
+    /// pyramid-nacl hides the session from the visitor.
     #[arg(
         long,
+        alias = "format",
         env = "SESI_COOKIE_FORMAT",
         default_value = "pyramid",
         value_parser = parse_format,
@@ -231,9 +235,11 @@ pub struct SessionArgs {
     #[allow(missing_docs)]
     pub pyramid: PyramidArgs,
 
-    /// Idle timeout in seconds, or `none` (Pyramid's `timeout`).
-    #[arg(long, env = "SESI_TIMEOUT", default_value = "1200", value_parser = parse_secs)]
-    pub timeout: Limit,
+    /// Idle timeout in seconds, or `none` (Pyramid's `timeout`). Default: the framework's own
+    /// (pyramid and pyramid-nacl: 1200; flask: 2678400, PERMANENT_SESSION_LIFETIME; django:
+    /// 1209600, SESSION_COOKIE_AGE); set it to the value the other app uses.
+    #[arg(long, env = "SESI_TIMEOUT", value_parser = parse_secs, value_name = "SECS")]
+    pub timeout: Option<Limit>,
 
     /// Re-issue the cookie on a read once this many seconds passed since it was issued, or `none`
     /// (Pyramid's `reissue_time`).
@@ -244,9 +250,10 @@ pub struct SessionArgs {
     #[arg(long, env = "SESI_MAX_LIFETIME", default_value = "none", value_parser = parse_secs)]
     pub max_lifetime: Limit,
 
-    /// Cookie name (Pyramid's `cookie_name`).
-    #[arg(long, env = "SESI_COOKIE_NAME", default_value = "session")]
-    pub cookie_name: String,
+    /// Cookie name (Pyramid's `cookie_name`). Default: the framework's own (`session`; django:
+    /// `sessionid`).
+    #[arg(long, env = "SESI_COOKIE_NAME", value_name = "NAME")]
+    pub cookie_name: Option<String>,
 
     /// Set the cookie's Secure attribute (only sent over HTTPS).
     #[arg(long, env = "SESI_SECURE", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL")]
@@ -316,7 +323,8 @@ pub enum LogFormat {
 pub enum CookieCommand {
     /// Verify (or decrypt) and print a cookie: accessed, created, state, which key opened it.
     Decode(cookie::DecodeArgs),
-    /// Sign (or encrypt) a state (JSON object) into a cookie value Pyramid accepts.
+    /// Sign (or encrypt) a state (JSON object) into a cookie value the format's framework
+    /// accepts.
     Encode(cookie::EncodeArgs),
 }
 

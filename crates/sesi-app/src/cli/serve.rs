@@ -9,22 +9,28 @@ use anyhow::{Context, bail};
 use sesi::{MAX_COOKIE_SIZE, Secrets};
 use tokio::net::TcpListener;
 
-use super::{SecretSource, ServeArgs, SessionArgs, load_secrets};
+use super::{Limit, SecretSource, ServeArgs, SessionArgs, load_secrets};
 use crate::{CookieFormatName, RedisTlsFiles, Settings, StoreChoice, redact_url};
 
 impl SessionArgs {
     /// The app settings these arguments describe, with `secrets`.
     #[must_use]
     pub fn settings(&self, secrets: Secrets) -> Settings {
+        let format = self.format.cookie_format;
         Settings {
-            cookie_format: self.format.cookie_format,
+            cookie_format: format,
             secrets,
             hashalg: self.pyramid.hashalg,
             salt: self.pyramid.salt.clone(),
-            timeout: self.timeout.0,
+            timeout: self
+                .timeout
+                .map_or(format.default_timeout(), |Limit(timeout)| timeout),
             reissue_time: self.reissue_time.0,
             max_lifetime: self.max_lifetime.0,
-            cookie_name: self.cookie_name.clone(),
+            cookie_name: self
+                .cookie_name
+                .clone()
+                .unwrap_or_else(|| format.default_cookie_name().to_owned()),
             secure: self.secure,
             http_only: self.httponly,
             same_site: self.samesite.to_same_site(),
@@ -61,8 +67,8 @@ fn check_secret_strength(
     if shortest >= minimum {
         tracing::warn!(
             "a secret is {shortest} bytes; the {format} format recommends at least {recommended} \
-             (HMAC-SHA512 hashes its key in 128-byte blocks, and Pyramid's docs ask for 64 bytes). \
-             `sesi keygen` makes one"
+             ({}). `sesi keygen` makes one",
+            format.why_recommended()
         );
         return Ok(());
     }
@@ -165,10 +171,11 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tracing::info!(
             "sesi listening on http://{local} (cookie format {}, {}, cookie {:?}, sessions in {}, cookie limit {MAX_COOKIE_SIZE} bytes)",
             settings.cookie_format,
-            if settings.cookie_format.encrypts() {
-                "encrypted".to_owned()
-            } else {
-                format!("hashalg {}", settings.hashalg)
+            match settings.cookie_format {
+                CookieFormatName::Pyramid => format!("hashalg {}", settings.hashalg),
+                CookieFormatName::PyramidNacl => "encrypted".to_owned(),
+                CookieFormatName::Flask => "signed with HMAC-SHA1 as Flask does".to_owned(),
+                CookieFormatName::Django => "signed with HMAC-SHA256 as Django does".to_owned(),
             },
             settings.cookie_name,
             match (&settings.store, settings.spill) {

@@ -1,13 +1,14 @@
 //! `--cookie-format` (`SESI_COOKIE_FORMAT`): one switch, read the same way by `sesi serve`,
-//! `sesi cookie decode|encode` and `sesi keygen`. `pyramid` and `pyramid-nacl` exist (the latter
-//! is tested in `encrypted`); any other name is a clear usage error that lists the known ones.
+//! `sesi cookie decode|encode` and `sesi keygen`. `pyramid`, `pyramid-nacl`, `flask` and `django`
+//! exist (the others are tested in `encrypted` and `interop`); any other name is a clear usage
+//! error that lists the known ones.
 
 use crate::support::cookie::{SECRET, decode};
 use crate::support::process::{Run, run_sesi};
 
 /// The message for an unknown name, wherever it is given.
 const UNKNOWN: &str =
-    r#"unknown cookie format "flask": the known formats are pyramid, pyramid-nacl"#;
+    r#"unknown cookie format "bottle": the known formats are pyramid, pyramid-nacl, flask, django"#;
 
 /// Exit 2 (usage) with `UNKNOWN` on stderr, and nothing on stdout.
 fn refused(run: &Run) {
@@ -24,7 +25,7 @@ fn refused(run: &Run) {
 
 #[test]
 fn every_subcommand_refuses_an_unknown_format_by_flag_or_environment() {
-    let flag = ["--cookie-format", "flask"];
+    let flag = ["--cookie-format", "bottle"];
     for args in [
         vec!["keygen"],
         vec!["cookie", "decode", "--secret", SECRET, "AAAA"],
@@ -33,7 +34,7 @@ fn every_subcommand_refuses_an_unknown_format_by_flag_or_environment() {
     ] {
         let with_flag: Vec<&str> = args.iter().copied().chain(flag).collect();
         refused(&run_sesi(&with_flag, &[], None));
-        refused(&run_sesi(&args, &[("SESI_COOKIE_FORMAT", "flask")], None));
+        refused(&run_sesi(&args, &[("SESI_COOKIE_FORMAT", "bottle")], None));
     }
 }
 
@@ -88,4 +89,27 @@ async fn serve_reads_the_format_from_its_environment_and_says_which_it_uses() {
         "{}",
         server.log_tail(5)
     );
+}
+
+#[test]
+fn keygen_makes_each_frameworks_key_shape_and_takes_format_as_a_short_flag() {
+    for (args, len, alphabet) in [
+        (
+            ["keygen", "--cookie-format", "flask"],
+            64,
+            "0123456789abcdef",
+        ),
+        (["keygen", "--format", "flask"], 64, "0123456789abcdef"),
+        (
+            ["keygen", "--format", "django"],
+            50,
+            "abcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*(-_=+)",
+        ),
+    ] {
+        let run = run_sesi(&args, &[], None);
+        assert_eq!(run.code(), 0, "{args:?}: {}", run.stderr);
+        let key = run.stdout.trim();
+        assert_eq!(key.len(), len, "{args:?}: {key}");
+        assert!(key.chars().all(|c| alphabet.contains(c)), "{args:?}: {key}");
+    }
 }

@@ -3,7 +3,9 @@
 //! reads, an update and `plan`), both as a
 //! raw cookie value and as a correctly signed payload. Checklist rows 16 and 63.
 //!
-//! `cargo fuzz run -s none decode` from `crates/sesi-core` (`scripts/fuzz.sh` runs every target).
+//! The body is `tests/fuzz/decode_input.rs`, shared with `tests/fuzz_replay.rs`; the seeds are in
+//! `tests/fuzz/seeds/decode/`. `cargo fuzz run -s none decode` from `crates/sesi-core`
+//! (`scripts/fuzz.sh` runs every target).
 
 #![no_main]
 
@@ -11,7 +13,7 @@ use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "decode_input.rs"]
+#[path = "../../tests/fuzz/decode_input.rs"]
 mod decode_input;
 
 static TARGET: LazyLock<decode_input::Target> = LazyLock::new(decode_input::Target::default);

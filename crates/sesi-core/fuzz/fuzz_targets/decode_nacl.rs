@@ -2,8 +2,9 @@
 //! path, both as a raw cookie value and as a plaintext encrypted with the right key. Checklist
 //! rows 16 and 63 for the encrypted format.
 //!
-//! `cargo fuzz run -s none decode_nacl` from `crates/sesi-core` (`scripts/fuzz.sh` runs every
-//! target).
+//! The body is `tests/fuzz/decode_nacl_input.rs`, shared with `tests/fuzz_replay_nacl.rs`; the
+//! seeds are in `tests/fuzz/seeds/decode_nacl/`. `cargo fuzz run -s none decode_nacl` from
+//! `crates/sesi-core` (`scripts/fuzz.sh` runs every target).
 
 #![no_main]
 
@@ -11,7 +12,7 @@ use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "decode_nacl_input.rs"]
+#[path = "../../tests/fuzz/decode_nacl_input.rs"]
 mod decode_nacl_input;
 
 static TARGET: LazyLock<decode_nacl_input::Target> =

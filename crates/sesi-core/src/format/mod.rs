@@ -1,9 +1,10 @@
 //! Cookie formats: how a session [`Record`] becomes a cookie value and back.
 //!
 //! The engine, the 4 KB size guard and the spill-over decision talk only to the [`CookieFormat`]
-//! trait. [`PyramidFormat`] (Pyramid's `SignedCookieSessionFactory`, byte for byte) is the one in
-//! this crate today; encrypted pyramid_nacl_session cookies and Flask's and Django's signed cookies
-//! are each one more module implementing the same trait.
+//! trait. Four formats implement it, each one module, byte for byte with the framework it names:
+//! [`PyramidFormat`] (Pyramid's `SignedCookieSessionFactory`), [`PyramidNaclFormat`]
+//! (pyramid_nacl_session's encrypted cookies), `FlaskFormat` (Flask's default session, feature
+//! `flask`) and `DjangoFormat` (Django's `signed_cookies` backend, feature `django`).
 //!
 //! What the trait settles for every format:
 //! - **Keys are the format's own.** Each format is built from its own key type (Pyramid: any-length
@@ -77,9 +78,11 @@
 
 mod b64;
 #[cfg(feature = "django")]
+#[cfg_attr(docsrs, doc(cfg(feature = "django")))]
 pub mod django;
 pub(crate) mod error;
 #[cfg(feature = "flask")]
+#[cfg_attr(docsrs, doc(cfg(feature = "flask")))]
 pub mod flask;
 pub mod pyramid;
 pub mod pyramid_nacl;
@@ -89,7 +92,13 @@ mod zlib;
 use std::fmt;
 use std::sync::Arc;
 
+#[cfg(feature = "django")]
+#[cfg_attr(docsrs, doc(cfg(feature = "django")))]
+pub use django::DjangoFormat;
 pub use error::{DecodeError, MAX_COOKIE_VALUE_LEN, MAX_JSON_DEPTH, ShapeError};
+#[cfg(feature = "flask")]
+#[cfg_attr(docsrs, doc(cfg(feature = "flask")))]
+pub use flask::FlaskFormat;
 pub use pyramid::PyramidFormat;
 pub use pyramid_nacl::{NaclKey, NaclKeyError, PyramidNaclFormat};
 
@@ -236,6 +245,9 @@ pub struct ReservedKeys {
     pub csrf: &'static str,
     /// The key reserved for a per-session expiry.
     pub expiry: &'static str,
+    /// Further keys the framework keeps for itself, each with what it holds (Flask's
+    /// `_permanent`: `"the session's permanence"`).
+    pub others: &'static [(&'static str, &'static str)],
 }
 
 impl ReservedKeys {
@@ -247,6 +259,25 @@ impl ReservedKeys {
         "_sesi_expiry",
     );
 
+    /// Flask's keys: flash messages as one `_flashes` list of `(category, message)` tuples,
+    /// the CSRF token where Flask-WTF keeps it (`csrf_token`), `_sesi_expiry` for sesi's
+    /// per-session expiry (Flask apps ignore it), and Flask's own `_permanent` flag and sesi's
+    /// `_sesi_sid` (a store's session id, see [`FlaskFormat`]).
+    #[cfg(feature = "flask")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "flask")))]
+    pub const FLASK: ReservedKeys = ReservedKeys::new(
+        FlashKeys::FlaskList {
+            key: "_flashes",
+            default_category: "message",
+        },
+        "csrf_token",
+        "_sesi_expiry",
+    )
+    .with_others(&[
+        ("_permanent", "the session's permanence"),
+        ("_sesi_sid", "the id of a session kept in a store"),
+    ]);
+
     /// A format's keys (for a format outside this crate: the struct may grow).
     #[must_use]
     pub const fn new(flash: FlashKeys, csrf: &'static str, expiry: &'static str) -> Self {
@@ -254,11 +285,19 @@ impl ReservedKeys {
             flash,
             csrf,
             expiry,
+            others: &[],
         }
     }
 
+    /// These keys plus `others`, each `(key, what it holds)`; they replace any given before.
+    #[must_use]
+    pub const fn with_others(mut self, others: &'static [(&'static str, &'static str)]) -> Self {
+        self.others = others;
+        self
+    }
+
     /// What `key` holds for the framework, if it is reserved: `"flash messages"`, `"the CSRF
-    /// token"` or `"the session's expiry"`.
+    /// token"`, `"the session's expiry"` or what [`others`](Self::others) says.
     #[must_use]
     pub fn purpose(&self, key: &str) -> Option<&'static str> {
         if key == self.csrf {
@@ -268,7 +307,10 @@ impl ReservedKeys {
         } else if self.flash.holds(key) {
             Some("flash messages")
         } else {
-            None
+            self.others
+                .iter()
+                .find(|(other, _)| *other == key)
+                .map(|(_, purpose)| *purpose)
         }
     }
 
@@ -288,6 +330,15 @@ pub enum FlashKeys {
         /// The prefix of every queue's key.
         prefix: &'static str,
     },
+    /// Every message in one list under `key`, each a Flask tuple `{" t": [category, message]}`
+    /// (Flask's `_flashes`); sesi's queue name is the category, and its default queue `""` is
+    /// `default_category` (Flask's `"message"`).
+    FlaskList {
+        /// The session key of the list.
+        key: &'static str,
+        /// The category of sesi's default queue `""`.
+        default_category: &'static str,
+    },
 }
 
 impl FlashKeys {
@@ -296,6 +347,23 @@ impl FlashKeys {
     pub fn queue_key(&self, queue: &str) -> String {
         match self {
             FlashKeys::PerQueue { prefix } => format!("{prefix}{queue}"),
+            FlashKeys::FlaskList { key, .. } => (*key).to_owned(),
+        }
+    }
+
+    /// The category a message of `queue` is filed under in a shared list (`""` is the default
+    /// category); `None` for a format with one key per queue.
+    #[must_use]
+    pub fn category<'q>(&self, queue: &'q str) -> Option<&'q str> {
+        match self {
+            FlashKeys::PerQueue { .. } => None,
+            FlashKeys::FlaskList {
+                default_category, ..
+            } => Some(if queue.is_empty() {
+                *default_category
+            } else {
+                queue
+            }),
         }
     }
 
@@ -304,6 +372,7 @@ impl FlashKeys {
     pub fn holds(&self, key: &str) -> bool {
         match self {
             FlashKeys::PerQueue { prefix } => key.starts_with(prefix),
+            FlashKeys::FlaskList { key: list, .. } => key == *list,
         }
     }
 }

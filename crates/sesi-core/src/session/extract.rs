@@ -13,6 +13,7 @@ use super::Session;
 use crate::store::BoxFuture;
 
 /// The middleware's half of a [`LazySession`]: reads the session from the store, once.
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub trait LoadSession: Send + Sync + 'static {
     /// The request's session, read (and locked) on the first call; the same session after.
     fn load(&self) -> BoxFuture<'_, Result<Session, SessionUnavailable>>;
@@ -20,6 +21,7 @@ pub trait LoadSession: Send + Sync + 'static {
 
 /// A store-backed session not read yet: [`load`](Self::load) reads it on first use. Cheap to
 /// clone; every clone loads the same session once.
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 #[derive(Clone)]
 pub struct LazySession(Arc<dyn LoadSession>);
 
@@ -47,16 +49,19 @@ impl LazySession {
 
 /// The store could not be read for this request (or the request was over). The middleware
 /// answers for it with its error responder, a 503 by default.
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("the session could not be loaded from the store")]
 pub struct SessionUnavailable;
 
 /// The handler asked for a [`Session`] but no session middleware ran.
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("no session on this request: is SessionLayer installed around this route?")]
 pub struct MissingSessionLayer;
 
 /// Why a request has no session for its handler.
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[non_exhaustive]
 pub enum SessionRejection {
@@ -72,6 +77,7 @@ impl Session {
     /// The session the middleware put in these request extensions, when it is already at hand:
     /// always for cookie sessions, and for a store-backed one once it was loaded. For tower
     /// services that do not use axum; [`Session::load_from`] also reads a store.
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
     #[must_use]
     pub fn from_extensions(extensions: &http::Extensions) -> Option<Session> {
         extensions.get::<Session>().cloned()
@@ -82,6 +88,7 @@ impl Session {
     ///
     /// # Errors
     /// [`SessionRejection`]: no session middleware ran, or the store failed.
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
     pub async fn load_from(extensions: &http::Extensions) -> Result<Session, SessionRejection> {
         if let Some(session) = extensions.get::<Session>() {
             return Ok(session.clone());
@@ -95,6 +102,7 @@ impl Session {
 
 /// A 500 that names the fix; never cached, never sniffed.
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl axum_core::response::IntoResponse for MissingSessionLayer {
     fn into_response(self) -> axum_core::response::Response {
         tracing::error!("{self}");
@@ -108,6 +116,7 @@ impl axum_core::response::IntoResponse for MissingSessionLayer {
 /// A missing layer as above; a store failure as a bare 503, which the middleware replaces with
 /// its error responder's answer on the way out.
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl axum_core::response::IntoResponse for SessionRejection {
     fn into_response(self) -> axum_core::response::Response {
         match self {
@@ -126,6 +135,7 @@ impl axum_core::response::IntoResponse for SessionRejection {
 }
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl<S: Send + Sync> axum_core::extract::FromRequestParts<S> for Session {
     type Rejection = SessionRejection;
 

@@ -1,31 +1,59 @@
 //! Flash messages, kept where the cookie format's framework keeps them (Pyramid: a list under
-//! `_f_` + queue name, see [`ReservedKeys`](crate::format::ReservedKeys)).
+//! `_f_` + queue name; Flask: one `_flashes` list of `(category, message)` tuples; see
+//! [`ReservedKeys`](crate::format::ReservedKeys)).
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::{Session, SessionError};
+use crate::format::FlashKeys;
 
 /// The most messages one flash queue holds; adding one more drops the oldest. Pyramid has no
-/// bound; a page shows a handful of messages at most.
+/// bound; a page shows a handful of messages at most. In Flask's shared list the bound is per
+/// category.
 pub const MAX_FLASH_MESSAGES: usize = 20;
+
+/// Flask's tag of a tuple.
+const TUPLE: &str = " t";
+
+/// `(category, message)` of a Flask flash entry `{" t": [category, message]}`; `None` for
+/// anything else in the list (only the app can have put it there; it belongs to no queue).
+fn flask_entry(entry: &Value) -> Option<(&str, &Value)> {
+    let Value::Object(map) = entry else {
+        return None;
+    };
+    match map.get(TUPLE)?.as_array()?.as_slice() {
+        [Value::String(category), message] if map.len() == 1 => Some((category, message)),
+        _ => None,
+    }
+}
+
+/// The Flask entry for `message` in `category`.
+fn flask_tuple(category: &str, message: Value) -> Value {
+    let mut map = Map::with_capacity(1);
+    map.insert(
+        TUPLE.to_owned(),
+        Value::Array(vec![Value::String(category.to_owned()), message]),
+    );
+    Value::Object(map)
+}
 
 impl Session {
     /// The session key of a flash queue under this session's cookie format (Pyramid: `""` ->
-    /// `_f_`, `"error"` -> `_f_error`).
+    /// `_f_`, `"error"` -> `_f_error`; Flask: `_flashes` for every queue).
     #[must_use]
     pub fn flash_key(&self, queue: &str) -> String {
-        self.lock()
-            .engine
-            .format()
-            .reserved_keys()
-            .flash
-            .queue_key(queue)
+        self.flash_keys().queue_key(queue)
     }
 
-    /// Queues a message (Pyramid's `flash`). With `allow_duplicate == false` a message equal to one
-    /// already queued is not added again.
+    fn flash_keys(&self) -> FlashKeys {
+        self.lock().engine.format().reserved_keys().flash
+    }
+
+    /// Queues a message (Pyramid's `flash`; Flask's `flash(message, category)` with the queue as
+    /// the category, `""` being Flask's default `"message"`). With `allow_duplicate == false` a
+    /// message equal to one already queued is not added again.
     ///
     /// # Errors
     /// [`SessionError::Serialize`] when `msg` cannot be JSON.
@@ -65,8 +93,13 @@ impl Session {
         queue: &str,
         allow_duplicate: bool,
     ) -> Result<(String, Value), SessionError> {
-        let key = self.flash_key(queue);
-        let msg = Self::to_json(&key, msg)?;
+        let keys = self.flash_keys();
+        let key = keys.queue_key(queue);
+        let mut msg = Self::to_json(&key, msg)?;
+        let category = keys.category(queue);
+        if let Some(category) = category {
+            msg = flask_tuple(category, msg);
+        }
         let mut messages = match self.get_value(&key) {
             Some(Value::Array(messages)) => messages,
             Some(one) => vec![one],
@@ -77,8 +110,20 @@ impl Session {
         }
         // A bounded queue: a client that never shows its messages (it ignores the redirect that
         // would pop them) cannot grow the session with them.
-        let excess = messages.len().saturating_sub(MAX_FLASH_MESSAGES);
-        messages.drain(..excess);
+        let in_queue = |entry: &Value| match category {
+            Some(category) => flask_entry(entry).is_some_and(|(c, _)| c == category),
+            None => true,
+        };
+        let mut excess = messages
+            .iter()
+            .filter(|entry| in_queue(entry))
+            .count()
+            .saturating_sub(MAX_FLASH_MESSAGES);
+        messages.retain(|entry| {
+            let drop = excess > 0 && in_queue(entry);
+            excess -= usize::from(drop);
+            !drop
+        });
         Ok((key, Value::Array(messages)))
     }
 
@@ -87,11 +132,36 @@ impl Session {
     ///
     /// # Errors
     /// [`SessionError::Deserialize`] when a message is not a `T`; the queue is then left in place.
+    ///
+    /// With Flask's shared list only this queue's category is taken out; the other categories'
+    /// messages stay (Flask's own `get_flashed_messages` takes out every category at once).
     pub fn pop_flash<T: DeserializeOwned>(&self, queue: &str) -> Result<Vec<T>, SessionError> {
-        let key = self.flash_key(queue);
-        let messages = self.read_queue(key.clone())?;
-        // `remove` marks the session changed only when the queue was there.
-        self.remove(&key);
+        let keys = self.flash_keys();
+        let key = keys.queue_key(queue);
+        let messages = self.read_queue(&keys, queue, key.clone())?;
+        let Some(category) = keys.category(queue) else {
+            // `remove` marks the session changed only when the queue was there.
+            self.remove(&key);
+            return Ok(messages);
+        };
+        let mine = |entry: &Value| flask_entry(entry).is_some_and(|(c, _)| c == category);
+        match self.get_value(&key) {
+            Some(Value::Array(mut entries)) => {
+                let before = entries.len();
+                entries.retain(|entry| !mine(entry));
+                if entries.is_empty() {
+                    self.remove(&key);
+                } else if entries.len() < before
+                    && let Ok(mut inner) = self.write()
+                {
+                    inner.change().insert(key, Value::Array(entries));
+                }
+            }
+            Some(one) if mine(&one) => {
+                self.remove(&key);
+            }
+            _ => {}
+        }
         Ok(messages)
     }
 
@@ -100,12 +170,20 @@ impl Session {
     /// # Errors
     /// [`SessionError::Deserialize`] when a message is not a `T`.
     pub fn peek_flash<T: DeserializeOwned>(&self, queue: &str) -> Result<Vec<T>, SessionError> {
-        self.read_queue(self.flash_key(queue))
+        let keys = self.flash_keys();
+        let key = keys.queue_key(queue);
+        self.read_queue(&keys, queue, key)
     }
 
-    /// The messages under `key`: a list, or a single value (only the app can have put it there)
-    /// read as one message.
-    fn read_queue<T: DeserializeOwned>(&self, key: String) -> Result<Vec<T>, SessionError> {
+    /// The messages of `queue` under `key`: a list, or a single value (only the app can have put
+    /// it there) read as one message; in Flask's shared list, the messages of the queue's
+    /// category, in order.
+    fn read_queue<T: DeserializeOwned>(
+        &self,
+        keys: &FlashKeys,
+        queue: &str,
+        key: String,
+    ) -> Result<Vec<T>, SessionError> {
         let mut inner = self.lock();
         let read = |item| {
             T::deserialize(item).map_err(|source| SessionError::Deserialize {
@@ -113,10 +191,18 @@ impl Session {
                 source,
             })
         };
-        match inner.access().get(&key) {
-            Some(Value::Array(items)) => items.iter().map(read).collect(),
-            Some(other) => read(other).map(|one| vec![one]),
-            None => Ok(Vec::new()),
+        let category = keys.category(queue);
+        match (inner.access().get(&key), category) {
+            (Some(Value::Array(items)), None) => items.iter().map(read).collect(),
+            (Some(other), None) => read(other).map(|one| vec![one]),
+            (Some(value), Some(category)) => std::slice::from_ref(value)
+                .iter()
+                .chain(value.as_array().into_iter().flatten())
+                .filter_map(flask_entry)
+                .filter(|(c, _)| *c == category)
+                .map(|(_, message)| read(message))
+                .collect(),
+            (None, _) => Ok(Vec::new()),
         }
     }
 }

@@ -10,6 +10,7 @@ use super::SessionError;
 /// A change refused by the size guard is a 422 that gives the sizes; a value that cannot be read
 /// or written is a 500 whose detail (the key, serde's message) goes to the log, not the visitor.
 /// Never cached, never sniffed.
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl IntoResponse for SessionError {
     fn into_response(self) -> Response {
         let (status, message) = match &self {

@@ -388,6 +388,7 @@ pub async fn save_and_unlock_saves_then_frees_only_its_own_lock(f: &impl Fixture
 /// });
 /// # fn main() {}
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 #[macro_export]
 macro_rules! store_contract_tests {
     ($fixture:expr) => {

@@ -6,6 +6,7 @@
 //! bytes are the same `[accessed, created, state]` JSON the cookie format uses.
 
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod contract;
 mod memory;
 mod users;

@@ -1,12 +1,14 @@
-//! Live interop against the real Pyramid: the reference app and `sesi serve` side by side on
-//! 127.0.0.1 with one secret, and one cookie jar going back and forth between them, which is what
-//! a visitor's browser does while a site moves from Pyramid to sesi page by page; and the `sesi
-//! cookie` tools against WebOb's own serializer.
+//! Live interop against the real Pyramid, Flask and Django: each framework's reference app and
+//! `sesi serve` side by side on 127.0.0.1 with one secret, and one cookie jar going back and forth
+//! between them, which is what a visitor's browser does while a site moves to sesi page by page;
+//! and the `sesi cookie` tools against each framework's own serializer.
 //!
 //! Needs `scripts/install-test-deps.sh --only python` (see [`crate::support::pyramid`]).
 
 mod cli;
+mod django;
 mod encrypted;
+mod flask;
 mod sessions;
 mod settings;
 

@@ -8,6 +8,7 @@ pub mod load;
 pub mod net;
 pub mod process;
 pub mod pyramid;
+pub mod python_app;
 pub mod redis;
 pub mod server;
 pub mod skip;

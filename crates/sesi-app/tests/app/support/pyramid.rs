@@ -56,14 +56,15 @@ fn find_python() -> Result<Python, String> {
     let probe = Command::new(&exe)
         .args([
             "-c",
-            "import pyramid, waitress, webob, pyramid_nacl_session, nacl",
+            "import pyramid, waitress, webob, pyramid_nacl_session, nacl, flask, django",
         ])
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
     if !probe.status.success() {
         return Err(format!(
-            "{} cannot import pyramid, waitress, webob, pyramid_nacl_session and nacl: {}",
+            "{} cannot import pyramid, waitress, webob, pyramid_nacl_session, nacl, flask and \
+             django: {}",
             exe.display(),
             String::from_utf8_lossy(&probe.stderr).trim()
         ));
@@ -79,8 +80,8 @@ pub fn python() -> Option<Python> {
         Ok(py) => Some(py.clone()),
         Err(why) => {
             skip(&format!(
-                "the Pyramid interop tests need Python with pyramid, waitress, webob and \
-                 pyramid-nacl-session: {why} \
+                "the Python interop tests need Python with pyramid, waitress, webob, \
+                 pyramid-nacl-session, flask and django: {why} \
                  (or point SESI_PYTHON at an interpreter that has them)"
             ));
             None
@@ -89,6 +90,11 @@ pub fn python() -> Option<Python> {
 }
 
 impl Python {
+    /// A command running this interpreter.
+    pub fn command(&self) -> Command {
+        Command::new(&self.exe)
+    }
+
     /// Runs `tests/pyramid/SCRIPT ARGS` with `stdin` to completion.
     pub fn script(&self, script: &str, args: &[&str], stdin: Option<&str>) -> Run {
         let mut cmd = Command::new(&self.exe);

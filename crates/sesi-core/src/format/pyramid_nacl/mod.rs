@@ -125,6 +125,7 @@ impl PyramidNaclFormat {
     /// compare a value byte for byte with pyramid_nacl_session's. Never in production: two
     /// values under one nonce and key give away the XOR of their plaintexts.
     #[cfg(feature = "test-util")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
     #[must_use]
     pub fn with_fixed_nonce_for_tests(mut self, nonce: [u8; NONCE_LEN]) -> Self {
         self.fixed_nonce = Some(nonce);

@@ -9,6 +9,8 @@ mod cookies;
 mod data;
 mod expiry;
 mod flash_csrf;
+#[cfg(feature = "flask")]
+mod flask_flash;
 mod formats;
 mod plan;
 mod size;

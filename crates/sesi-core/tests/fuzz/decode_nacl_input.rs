@@ -1,6 +1,6 @@
 //! The body of the `decode_nacl` fuzz target, shared through `#[path]` by the libFuzzer target
-//! (`decode_nacl.rs`) and by `crates/sesi-core/tests/fuzz_replay_nacl.rs`, which replays the seed
-//! corpus and a bounded random loop under plain `cargo test`.
+//! (`fuzz/fuzz_targets/decode_nacl.rs`) and by `tests/fuzz_replay_nacl.rs`, which replays the seed
+//! corpus (`tests/fuzz/seeds/decode_nacl/`) and a bounded random loop under plain `cargo test`.
 //!
 //! Each input is used twice: as the cookie value a browser sent (reaching base64, the length cap
 //! and the Poly1305 tag), and as a plaintext encrypted with the right key (reaching the JSON

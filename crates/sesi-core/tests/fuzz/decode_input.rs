@@ -1,9 +1,11 @@
 //! The body of the `decode` fuzz target. It is shared, through `#[path]`, by the libFuzzer target
-//! (`decode.rs`) and by `crates/sesi-core/tests/fuzz_replay.rs`, which replays the seed
-//! corpus and a bounded random loop under plain `cargo test` on stable.
+//! (`fuzz/fuzz_targets/decode.rs`) and by `tests/fuzz_replay.rs`, which replays the seed corpus
+//! (`tests/fuzz/seeds/decode/`) and a bounded random loop under plain `cargo test` on stable. It
+//! lives under `tests/` so that the published package, which cannot hold `fuzz/` (a package of
+//! its own), still has everything its tests read.
 //!
-//! Each input is used twice: as the cookie value a browser sent (reaching base64, the length cap and
-//! the MAC), and as a payload signed with the right key (reaching the JSON parser, the shape
+//! Each input is used twice: as the cookie value a browser sent (reaching base64, the length cap
+//! and the MAC), and as a payload signed with the right key (reaching the JSON parser, the shape
 //! checks and the session rules, which a fuzzer could never reach past a MAC on its own).
 
 use std::sync::Arc;
