@@ -39,6 +39,18 @@ fn format(case: &Value) -> FlaskFormat {
     }
 }
 
+/// Whether an escaped dict (`" di"`) occurs anywhere in `state`.
+fn cookie_holds_escaped_dict(state: &serde_json::Map<String, Value>) -> bool {
+    fn holds(value: &Value) -> bool {
+        match value {
+            Value::Array(items) => items.iter().any(holds),
+            Value::Object(map) => map.contains_key(" di") || map.values().any(holds),
+            _ => false,
+        }
+    }
+    state.contains_key(" di") || state.values().any(holds)
+}
+
 fn state(case: &Value) -> serde_json::Map<String, Value> {
     case["state"].as_object().expect("state object").clone()
 }
@@ -55,10 +67,17 @@ fn sesi_writes_every_cookie_flask_wrote_byte_for_byte() {
         let format = format(case);
         assert_eq!(format.encode(&record), cookie, "{name}");
         assert_eq!(format.encoded_len(&record), cookie.len(), "{name}");
-        // And reads it back to the very same record.
+        // And reads it back to a record it writes as the very same cookie (the same record,
+        // except that an escaped dict whose value cannot be its key's tag reads back plain:
+        // `{" di": {" t__": 1}}` is the dict `{" t": 1}`, see `flask::tagged`).
         let decoded = format.decode(cookie).expect(name);
         match decoded.content {
-            CookieContent::State(got) => assert_eq!(got, record, "{name}"),
+            CookieContent::State(got) => {
+                assert_eq!(format.encode(&got), cookie, "{name}");
+                if !cookie_holds_escaped_dict(&record.state) {
+                    assert_eq!(got, record, "{name}");
+                }
+            }
             CookieContent::Id(id) => assert_eq!(
                 Some(id),
                 record.state["_sesi_sid"]

@@ -91,7 +91,7 @@ axum::serve(listener, app).await?;
 //! # Further reading
 //!
 //! The repository's `docs/` folder has one page per topic (every Rust block in them is compiled
-//! as a test of this crate): `docs/configuration.md` (every setting, with Pyramid's name),
+//! and run as a test): `docs/configuration.md` (every setting, with Pyramid's name),
 //! `docs/cookie-format.md` (the bytes, step by step), `docs/security.md` (what the signature does
 //! and does not promise), `docs/stores.md` (memory, Redis, SQL, locking, "log out everywhere"),
 //! `docs/migrating-from-pyramid.md`, `docs/migrating-from-flask.md`,
@@ -142,40 +142,4 @@ pub use sesi_core::{
 #[must_use]
 pub fn read_cookie(headers: &http::HeaderMap, name: &str) -> Option<String> {
     cookie::find_cookie(headers, name)
-}
-
-/// The Rust code blocks of the repository's README, the crates' READMEs and `docs/*.md`, compiled
-/// (and run, unless marked `no_run`) as doctests of this crate, so the documentation cannot drift
-/// from the API. Only under `cfg(doctest)`: the crate and its package never read files outside
-/// the crate.
-#[cfg(doctest)]
-mod repository_docs {
-    #[doc = include_str!("../../../README.md")]
-    struct Readme;
-    #[doc = include_str!("../README.md")]
-    struct SesiReadme;
-    #[doc = include_str!("../../sesi-core/README.md")]
-    struct SesiCoreReadme;
-    #[doc = include_str!("../../sesi-redis/README.md")]
-    struct SesiRedisReadme;
-    #[doc = include_str!("../../sesi-sql/README.md")]
-    struct SesiSqlReadme;
-    #[doc = include_str!("../../../docs/architecture.md")]
-    struct Architecture;
-    #[doc = include_str!("../../../docs/configuration.md")]
-    struct Configuration;
-    #[doc = include_str!("../../../docs/cookie-format.md")]
-    struct CookieFormat;
-    #[doc = include_str!("../../../docs/migrating-from-pyramid.md")]
-    struct MigratingFromPyramid;
-    #[doc = include_str!("../../../docs/migrating-from-flask.md")]
-    struct MigratingFromFlask;
-    #[doc = include_str!("../../../docs/migrating-from-django.md")]
-    struct MigratingFromDjango;
-    #[doc = include_str!("../../../docs/security.md")]
-    struct Security;
-    #[doc = include_str!("../../../docs/stores.md")]
-    struct Stores;
-    #[doc = include_str!("../../../docs/benchmarks.md")]
-    struct Benchmarks;
 }

@@ -138,7 +138,10 @@ impl Session {
     pub fn pop_flash<T: DeserializeOwned>(&self, queue: &str) -> Result<Vec<T>, SessionError> {
         let keys = self.flash_keys();
         let key = keys.queue_key(queue);
-        let messages = self.read_queue(&keys, queue, key.clone())?;
+        // An absent queue (most pages, most requests) costs one lookup: nothing to remove.
+        let Some(messages) = self.read_queue(&keys, queue, &key)? else {
+            return Ok(Vec::new());
+        };
         let Some(category) = keys.category(queue) else {
             // `remove` marks the session changed only when the queue was there.
             self.remove(&key);
@@ -172,27 +175,27 @@ impl Session {
     pub fn peek_flash<T: DeserializeOwned>(&self, queue: &str) -> Result<Vec<T>, SessionError> {
         let keys = self.flash_keys();
         let key = keys.queue_key(queue);
-        self.read_queue(&keys, queue, key)
+        Ok(self.read_queue(&keys, queue, &key)?.unwrap_or_default())
     }
 
     /// The messages of `queue` under `key`: a list, or a single value (only the app can have put
     /// it there) read as one message; in Flask's shared list, the messages of the queue's
-    /// category, in order.
+    /// category, in order. `None` when nothing is stored under `key`.
     fn read_queue<T: DeserializeOwned>(
         &self,
         keys: &FlashKeys,
         queue: &str,
-        key: String,
-    ) -> Result<Vec<T>, SessionError> {
+        key: &str,
+    ) -> Result<Option<Vec<T>>, SessionError> {
         let mut inner = self.lock();
         let read = |item| {
             T::deserialize(item).map_err(|source| SessionError::Deserialize {
-                key: key.clone(),
+                key: key.to_owned(),
                 source,
             })
         };
         let category = keys.category(queue);
-        match (inner.access().get(&key), category) {
+        let messages = match (inner.access().get(key), category) {
             (Some(Value::Array(items)), None) => items.iter().map(read).collect(),
             (Some(other), None) => read(other).map(|one| vec![one]),
             (Some(value), Some(category)) => std::slice::from_ref(value)
@@ -202,7 +205,8 @@ impl Session {
                 .filter(|(c, _)| *c == category)
                 .map(|(_, message)| read(message))
                 .collect(),
-            (None, _) => Ok(Vec::new()),
-        }
+            (None, _) => return Ok(None),
+        };
+        messages.map(Some)
     }
 }

@@ -229,6 +229,30 @@ async fn the_cookie_tools_write_what_flask_reads_and_read_what_flask_writes() {
     let typed = b.at(&app.base).get_json("/typed").await;
     assert_eq!(typed["t"], json!({"type": "tuple", "repr": "(1, 'dua')"}));
 
+    // A dict that only looks tagged (form data can make one) is escaped as Flask escapes it:
+    // Flask reads a dict, not a broken UUID (which would be its 500).
+    let state = r#"{"form": {" u": "not-a-uuid"}, "counter": 1}"#;
+    let out = run_sesi(
+        &[
+            "cookie",
+            "encode",
+            "--cookie-format=flask",
+            "--secret",
+            KEY,
+            state,
+        ],
+        &[],
+        None,
+    );
+    assert!(out.status.success(), "{}", out.stderr);
+    let looks_tagged = browser();
+    looks_tagged.set_cookie("session", out.stdout.trim());
+    let typed = looks_tagged.at(&app.base).get_json("/typed").await;
+    assert_eq!(
+        typed["form"],
+        json!({"type": "dict", "repr": "{' u': 'not-a-uuid'}"})
+    );
+
     // `sesi cookie decode` of the cookie Flask wrote back.
     let cookie = b.cookie().expect("Flask's cookie");
     let out = run_sesi(

@@ -211,10 +211,12 @@ impl DjangoFormat {
 
 /// Django's `int(time.time())` of a record's `accessed`: a float is truncated toward zero.
 fn issued(accessed: Timestamp) -> i64 {
+    // Clamped to what this format reads back (a record built by hand may hold any time).
+    let max = Timestamp::MAX_ABS as i64;
     match accessed {
-        Timestamp::Int(secs) => secs,
-        // Saturating, and NaN is 0; Timestamp::MAX_ABS keeps real values far from either.
-        Timestamp::Float(secs) => secs as i64,
+        Timestamp::Int(secs) => secs.clamp(-max, max),
+        // Saturating, and NaN is 0.
+        Timestamp::Float(secs) => (secs as i64).clamp(-max, max),
     }
 }
 

@@ -54,6 +54,19 @@ pub(super) fn format(secs: i64) -> Option<String> {
     ))
 }
 
+/// `secs` as Flask reads back the date it wrote for it: werkzeug parses the text with
+/// `email.utils`, which takes a year below 100 for a two-digit year (69 to 99 are 19xx, 0 to 68
+/// are 20xx), so `datetime(5, 1, 1)` comes back as 2005-01-01. Other years are unchanged.
+pub(super) fn as_flask_reads(secs: i64) -> i64 {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    if year >= 100 {
+        return secs;
+    }
+    let year = year + if year > 68 { 1900 } else { 2000 };
+    days_from_civil(year, month, day) * 86_400 + rem
+}
+
 /// The seconds of an HTTP date in exactly the form [`format`] writes (weekday included), or
 /// `None`.
 pub(super) fn parse(text: &str) -> Option<i64> {
@@ -86,6 +99,30 @@ pub(super) fn parse(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn years_below_100_read_back_as_flask_reads_them() {
+        // python3 -c 'import werkzeug.http as h, datetime as d; print(h.parse_date(h.http_date(
+        //   d.datetime(5, 1, 1, 12, tzinfo=d.timezone.utc))).timestamp())' -> 1104580800.0
+        let year_5 = parse("Sat, 01 Jan 0005 12:00:00 GMT").expect("Flask writes it");
+        assert_eq!(as_flask_reads(year_5), 1_104_580_800);
+        // 1999-12-31 from year 99; 1969 from 69; 2068 from 68; year 100 and later unchanged.
+        let year_99 = parse("Thu, 31 Dec 0099 00:00:00 GMT").expect("Flask writes it");
+        assert_eq!(as_flask_reads(year_99), 946_598_400);
+        let year_69 = days_from_civil(69, 7, 20) * 86_400;
+        assert_eq!(
+            as_flask_reads(year_69),
+            days_from_civil(1969, 7, 20) * 86_400
+        );
+        let year_68 = days_from_civil(68, 2, 29) * 86_400;
+        assert_eq!(
+            as_flask_reads(year_68),
+            days_from_civil(2068, 2, 29) * 86_400
+        );
+        let year_100 = days_from_civil(100, 1, 1) * 86_400;
+        assert_eq!(as_flask_reads(year_100), year_100);
+        assert_eq!(as_flask_reads(1_764_172_800), 1_764_172_800);
+    }
 
     #[test]
     fn dates_match_python_email_utils_format_datetime() {

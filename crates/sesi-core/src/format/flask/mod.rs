@@ -30,6 +30,7 @@
 mod date;
 mod signer;
 pub mod tagged;
+mod tagging;
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -44,7 +45,6 @@ use super::pyramid::KeyedMac;
 use super::{CookieContent, CookieFormat, Decoded, ReservedKeys, zlib};
 use crate::clock::{Clock, SystemClock};
 use crate::id::SessionId;
-use crate::pyjson::{self, JsonStyle};
 use crate::record::{Record, Timestamp};
 use crate::secret::Secrets;
 
@@ -194,30 +194,24 @@ impl FlaskFormat {
     }
 }
 
-/// Writes Flask's JSON for a session state: compact, keys sorted, ASCII only.
+/// Writes Flask's JSON for a session state: compact, keys sorted, ASCII only, tagged as Flask
+/// tags it ([`tagging::write`]). A session whose only key is a tag name is escaped like any such
+/// dict: the session is a dict, never the tagged value.
 fn write_state(out: &mut Vec<u8>, state: &Map<String, Value>) {
-    let mut entries: Vec<(&String, &Value)> = state.iter().collect();
-    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    out.push(b'{');
-    for (i, (key, value)) in entries.into_iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
+    match state.iter().next() {
+        Some((key, value)) if state.len() == 1 && tagging::is_tag(key) => {
+            tagging::write_escaped_dict(out, key, value);
         }
-        pyjson::write_str(out, key);
-        out.push(b':');
-        pyjson::write_value_styled(out, value, JsonStyle::COMPACT_SORTED);
+        _ => tagging::write_object(out, state),
     }
-    out.push(b'}');
 }
 
 /// The JSON text as a session state: an object, nested at most [`MAX_JSON_DEPTH`](super::MAX_JSON_DEPTH) deep, whose
 /// tagged values are as Flask writes them.
 fn parse_state(json: &[u8]) -> Result<Map<String, Value>, DecodeError> {
-    let state = crate::record::state_from_json(json)?;
-    for value in state.values() {
-        tagged::validate(value)?;
-    }
-    Ok(state)
+    let mut state = crate::record::state_from_json(json)?;
+    state.values_mut().try_for_each(tagging::read)?;
+    tagging::read_top_level(state)
 }
 
 /// The JSON of a store-mode cookie's state for `id`.

@@ -35,13 +35,16 @@ pub(super) fn int_to_bytes(n: u64) -> ([u8; 8], usize) {
 }
 
 /// The whole seconds itsdangerous signs for `accessed` (`int(time.time())`): a float is
-/// truncated, and a negative time (which Python cannot sign) is written as 0.
+/// truncated, a negative time (which Python cannot sign) is written as 0, and one beyond
+/// `Timestamp::MAX_ABS` (only a record built by hand holds one) as that, the most this format
+/// reads back.
 pub(super) fn issued_secs(accessed: Timestamp) -> u64 {
-    match accessed {
+    let secs = match accessed {
         Timestamp::Int(i) => u64::try_from(i).unwrap_or(0),
         // `as` saturates: NaN and negatives become 0.
         Timestamp::Float(f) => f as u64,
-    }
+    };
+    secs.min(Timestamp::MAX_ABS as u64)
 }
 
 /// A value split at its dots; nothing is decoded yet.

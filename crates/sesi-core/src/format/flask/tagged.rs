@@ -14,8 +14,12 @@
 //! The session state keeps this JSON as it is: a tuple Flask wrote stays `{" t": [...]}` and is a
 //! tuple again when Flask reads it back. Use these types with `Session::get` and `insert` to read
 //! and write such values; a plain `Vec` written where Flask expects a tuple becomes a list in
-//! Flask. A state object whose only key is a tag name must be written with [`TaggedDict`]: as a
-//! plain map, Flask would read it as that tag.
+//! Flask. A map whose only key is a tag name and whose value is a valid payload of that tag
+//! (`{" t": [1, 2]}` meant as a dict) must be written with [`TaggedDict`]: as a plain map, it
+//! is that tag. Any other one-key map with a tag name (`{" u": "not a uuid"}`, form data with
+//! such a key) cannot be the tag, so it is written escaped as Flask escapes a dict,
+//! `{" di": {" u__": "not a uuid"}}`, and reads back as the plain map it was; a session whose
+//! only key is a tag name is always escaped, as Flask does.
 //!
 //! What Flask itself loses: a `datetime` keeps whole seconds only (werkzeug's `http_date` drops
 //! the microseconds) and always reads back as UTC; a naive `datetime` is taken to be UTC. A
@@ -32,12 +36,11 @@ use std::marker::PhantomData;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeOwned, Deserializer, MapAccess, Visitor};
 use serde::ser::{self, Serialize, SerializeMap, Serializer};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::date;
-use crate::format::error::DecodeError;
+use super::{date, tagging};
 
 /// The tag of a tuple.
 pub const TUPLE: &str = " t";
@@ -105,8 +108,9 @@ pub struct Markup(pub String);
 pub struct Uuid(pub [u8; 16]);
 
 /// A `datetime` as Flask writes it: whole seconds since the Unix epoch, UTC, written
-/// `{" d": "Wed, 26 Nov 2025 16:00:00 GMT"}`. Years 1 to 9999 (Python's range); serializing a
-/// time outside them is an error.
+/// `{" d": "Wed, 26 Nov 2025 16:00:00 GMT"}`. Years 100 to 9999: Flask writes a year below 100
+/// but reads it back as a two-digit year (year 5 as 2005), so serializing one is an error, and
+/// reading a date Flask wrote for one gives the time Flask itself reads.
 ///
 /// ```
 /// use sesi_core::flask::tagged::HttpDate;
@@ -114,6 +118,9 @@ pub struct Uuid(pub [u8; 16]);
 /// assert_eq!(json, r#"{" d":"Wed, 26 Nov 2025 16:00:00 GMT"}"#);
 /// assert_eq!(serde_json::from_str::<HttpDate>(&json)?, HttpDate(1764172800));
 /// assert!(serde_json::to_string(&HttpDate(i64::MAX)).is_err());
+/// // What Flask writes for datetime(5, 1, 1), and reads back as 2005-01-01:
+/// let year_5 = r#"{" d":"Sat, 01 Jan 0005 00:00:00 GMT"}"#;
+/// assert_eq!(serde_json::from_str::<HttpDate>(year_5)?, HttpDate(1104537600));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -228,7 +235,7 @@ impl<'de> Deserialize<'de> for Markup {
 
 impl Uuid {
     /// The 32 hex digits Python's `UUID(...)` reads, in either case.
-    fn from_hex(text: &str) -> Option<Uuid> {
+    pub(super) fn from_hex(text: &str) -> Option<Uuid> {
         let hex = text.as_bytes();
         if hex.len() != 32 {
             return None;
@@ -258,9 +265,14 @@ impl<'de> Deserialize<'de> for Uuid {
 
 impl Serialize for HttpDate {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let text = date::format(self.0).ok_or_else(|| {
-            ser::Error::custom(format_args!("{} s is outside the years 1 to 9999", self.0))
-        })?;
+        let text = date::format(self.0)
+            .filter(|_| date::as_flask_reads(self.0) == self.0)
+            .ok_or_else(|| {
+                ser::Error::custom(format_args!(
+                    "{} s is outside the years 100 to 9999 that Flask reads back",
+                    self.0
+                ))
+            })?;
         serialize_tagged(serializer, DATETIME, &text)
     }
 }
@@ -268,9 +280,14 @@ impl Serialize for HttpDate {
 impl<'de> Deserialize<'de> for HttpDate {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text: String = deserialize_tagged(deserializer, DATETIME)?;
-        date::parse(&text).map(HttpDate).ok_or_else(|| {
-            de::Error::invalid_value(de::Unexpected::Str(&text), &"Wed, 26 Nov 2025 16:00:00 GMT")
-        })
+        date::parse(&text)
+            .map(|secs| HttpDate(date::as_flask_reads(secs)))
+            .ok_or_else(|| {
+                de::Error::invalid_value(
+                    de::Unexpected::Str(&text),
+                    &"Wed, 26 Nov 2025 16:00:00 GMT",
+                )
+            })
     }
 }
 
@@ -304,81 +321,41 @@ impl<T: Serialize> Serialize for Inner<'_, T> {
     }
 }
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for TaggedDict<T> {
+impl<'de, T: DeserializeOwned> Deserialize<'de> for TaggedDict<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let inner: std::collections::BTreeMap<String, T> = deserialize_tagged(deserializer, DICT)?;
-        let mut entries = inner.into_iter();
-        match (entries.next(), entries.next()) {
-            (Some((key, value)), None) => match dict_key(&key) {
-                Some(tag) => Ok(TaggedDict {
-                    key: tag.to_owned(),
-                    value,
-                }),
-                None => Err(de::Error::invalid_value(
-                    de::Unexpected::Str(&key),
-                    &"a tag name followed by __",
-                )),
-            },
-            _ => Err(de::Error::custom("\" di\" holds an object with one key")),
-        }
-    }
-}
-
-/// The tag name in a `" di"` key (`" t__"` -> `" t"`).
-fn dict_key(key: &str) -> Option<&str> {
-    key.strip_suffix("__").filter(|tag| TAGS.contains(tag))
-}
-
-/// What is wrong with a tagged value in a cookie.
-#[derive(Debug, thiserror::Error)]
-#[error("the tagged value {tag:?} does not hold {expected}")]
-struct TagError {
-    tag: &'static str,
-    expected: &'static str,
-}
-
-/// Checks every tagged value in `value` (at any depth) is in the form Flask writes it.
-///
-/// # Errors
-/// A [`DecodeError::Format`] of kind `bad_tag`.
-pub(super) fn validate(value: &Value) -> Result<(), DecodeError> {
-    match value {
-        Value::Array(items) => items.iter().try_for_each(validate),
-        Value::Object(map) => {
-            if map.len() == 1
-                && let Some((key, payload)) = map.iter().next()
-                && let Some(tag) = TAGS.iter().find(|tag| **tag == key)
-            {
-                check_payload(tag, payload).map_err(|expected| DecodeError::Format {
-                    kind: "bad_tag",
-                    source: Box::new(TagError { tag, expected }),
-                })?;
+        let outer: Map<String, Value> = Map::deserialize(deserializer)?;
+        let mut entries = outer.into_iter();
+        let (Some((key, value)), None) = (entries.next(), entries.next()) else {
+            return Err(de::Error::custom("a tagged dict is an object with one key"));
+        };
+        // `{" di": {" t__": v}}` as Flask writes it, or `{" u": v}` as a cookie's escaped dict
+        // whose value is no UUID reads back (see `tagging::read`).
+        let (tag, value) = if key == DICT {
+            let Value::Object(inner) = value else {
+                return Err(de::Error::custom("\" di\" holds an object with one key"));
+            };
+            let mut inner = inner.into_iter();
+            match (inner.next(), inner.next()) {
+                (Some((inner_key, value)), None) => {
+                    let tag = tagging::dict_key(&inner_key).ok_or_else(|| {
+                        de::Error::invalid_value(
+                            de::Unexpected::Str(&inner_key),
+                            &"a tag name followed by __",
+                        )
+                    })?;
+                    (tag.to_owned(), value)
+                }
+                _ => return Err(de::Error::custom("\" di\" holds an object with one key")),
             }
-            map.values().try_for_each(validate)
-        }
-        _ => Ok(()),
+        } else if tagging::is_tag(&key) && !tagging::is_payload_of(&key, &value) {
+            (key, value)
+        } else {
+            return Err(de::Error::invalid_value(
+                de::Unexpected::Str(&key),
+                &"\" di\", or a tag name whose value is no such tag",
+            ));
+        };
+        let value = T::deserialize(value).map_err(de::Error::custom)?;
+        Ok(TaggedDict { key: tag, value })
     }
-}
-
-/// `Err(what the tag should hold)` when `payload` is not what Flask writes under `tag`.
-fn check_payload(tag: &str, payload: &Value) -> Result<(), &'static str> {
-    let ok = match (tag, payload) {
-        (TUPLE, Value::Array(_)) => true,
-        (BYTES, Value::String(text)) => STANDARD.decode(text).is_ok(),
-        (MARKUP, Value::String(_)) => true,
-        (UUID, Value::String(text)) => Uuid::from_hex(text).is_some(),
-        (DATETIME, Value::String(text)) => date::parse(text).is_some(),
-        (DICT, Value::Object(inner)) => {
-            inner.len() == 1 && inner.keys().all(|key| dict_key(key).is_some())
-        }
-        _ => false,
-    };
-    ok.then_some(()).ok_or(match tag {
-        TUPLE => "a list",
-        BYTES => "canonical padded base64",
-        MARKUP => "a string",
-        UUID => "32 hex digits",
-        DATETIME => "an HTTP date such as \"Wed, 26 Nov 2025 16:00:00 GMT\"",
-        _ => "one key, a tag name followed by __",
-    })
 }

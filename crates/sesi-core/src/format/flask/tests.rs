@@ -197,6 +197,73 @@ fn values_of_the_wrong_structure_or_size_are_refused_by_name() {
     assert_eq!(format().encode(decoded.record().expect("state")), zero);
 }
 
+/// The JSON inside a cookie value this format wrote, inflated when compressed.
+fn payload_json(cookie: &str) -> String {
+    let (compressed, rest) = match cookie.strip_prefix('.') {
+        Some(rest) => (true, rest),
+        None => (false, cookie),
+    };
+    let payload = URL_SAFE_NO_PAD
+        .decode(rest.split('.').next().expect("a payload"))
+        .expect("base64");
+    let mut json = Vec::new();
+    if compressed {
+        zlib::inflate_bounded(&payload, MAX_INFLATED_LEN, &mut json).expect("zlib");
+    } else {
+        json = payload;
+    }
+    String::from_utf8(json).expect("ASCII JSON")
+}
+
+#[test]
+fn a_dict_that_only_looks_tagged_is_escaped_as_flask_escapes_it_and_reads_back_unchanged() {
+    // Each state as a handler stored it, and the JSON the real Flask 3.1 writes for the same
+    // Python session (`session_json_serializer.dumps(...)`): a one-key dict whose key is a tag
+    // name but whose value is no such tag is a dict to Flask, escaped with " di" (`"y"` below
+    // holds a tuple, `(1,)` in Python).
+    for (state, flask_writes) in [
+        (
+            json!({"x": {" u": "not-a-uuid"}}),
+            r#"{"x":{" di":{" u__":"not-a-uuid"}}}"#,
+        ),
+        (
+            json!({"x": {" t": "abc"}}),
+            r#"{"x":{" di":{" t__":"abc"}}}"#,
+        ),
+        (
+            json!({"x": [{" d": 5}], "y": {" t": [1]}}),
+            r#"{"x":[{" di":{" d__":5}}],"y":{" t":[1]}}"#,
+        ),
+        // The session itself is a dict: with one key that is a tag name, it is always escaped.
+        (json!({" t": [1, 2]}), r#"{" di":{" t__":[1,2]}}"#),
+        (
+            json!({" di": {" u": "x"}}),
+            r#"{" di":{" di__":{" di":{" u__":"x"}}}}"#,
+        ),
+    ] {
+        let record = record(state.clone());
+        let cookie = format().encode(&record);
+        assert_eq!(payload_json(&cookie), flask_writes, "{state}");
+        assert_eq!(format().encoded_len(&record), cookie.len());
+        let back = format().decode(&cookie).expect("reads its own cookie");
+        assert_eq!(back.record(), Some(&record), "{state}");
+    }
+    // A tagged value stays as it is, and an escaped dict whose value would read as the tag stays
+    // escaped: unwrapped, it would become that tag.
+    for kept in [
+        json!({"t": {" t": [1, "a"]}}),
+        json!({"d": {" di": {" t__": [1, 2]}}}),
+    ] {
+        let cookie = format().encode(&record(kept.clone()));
+        let back = format().decode(&cookie).expect("reads its own cookie");
+        assert_eq!(back.record(), Some(&record(kept.clone())), "{kept}");
+    }
+    // A session Flask could not read as a dict is refused.
+    for json in [&br#"{" t":[1]}"#[..], br#"{" di":5}"#] {
+        assert_eq!(kind(&hand_cookie(SECRET, json, false, T)), "bad_tag");
+    }
+}
+
 #[test]
 fn an_authentic_payload_of_the_wrong_content_is_refused_by_name() {
     let deep = format!("{{\"a\":{}{}}}", "[".repeat(130), "]".repeat(130));
@@ -380,6 +447,19 @@ fn tagged_types_write_what_flask_writes_and_refuse_other_forms() {
     assert!(serde_json::from_value::<HttpDate>(json!({" d": "yesterday"})).is_err());
     assert!(serde_json::from_value::<TaggedDict<i64>>(json!({" di": {" z__": 1}})).is_err());
     assert!(serde_json::from_value::<TaggedDict<i64>>(json!({" di": {}})).is_err());
+    // A `TaggedDict` whose value is no such tag survives a cookie, which reads it back plain.
+    let dict = TaggedDict {
+        key: " u".to_owned(),
+        value: 5,
+    };
+    let cookie = format().encode(&record(json!({"di": dict})));
+    let read = format().decode(&cookie).expect("its own cookie");
+    let state = &read.record().expect("a state").state;
+    assert_eq!(state["di"], json!({" u": 5}));
+    let back: TaggedDict<i64> = serde_json::from_value(state["di"].clone()).expect("plain form");
+    assert_eq!(back, dict);
+    // ... but a tagged value is no dict.
+    assert!(serde_json::from_value::<TaggedDict<Vec<i64>>>(json!({" t": [1]})).is_err());
     let back: Tuple<Vec<i64>> = serde_json::from_value(json!({" t": [3, 4]})).expect("tuple");
     assert_eq!(back, Tuple(vec![3, 4]));
 }
@@ -406,7 +486,11 @@ fn json_tree() -> impl Strategy<Value = Value> {
                 HttpDate(n % 10_000_000_000)
             ])
         }),
-        "[a-z]{1,3}".prop_map(|k| json!({" di": {" t__": {" t": [k]}}})),
+        // Dicts whose only key is a tag name, as this format reads them: escaped when the value
+        // would read as the tag, plain when it could not (see `tagged::read`).
+        "[a-z]{1,3}".prop_map(|k| json!({" di": {" t__": [k]}})),
+        "[a-z]{1,3}".prop_map(|k| json!({" t": {" t": [k]}})),
+        "[a-z]{1,3}".prop_map(|k| json!({" u": k})),
     ];
     leaf.prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
