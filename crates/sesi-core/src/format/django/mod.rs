@@ -27,7 +27,9 @@
 //! - **Expiry**: `_session_expiry`, Django's key. An integer means the same in both (seconds,
 //!   `0` = until the browser closes; sesi reads up to 400 days). A datetime string, which Django
 //!   writes for `set_expiry(datetime)` or `set_expiry(timedelta)`, reads in sesi as the default
-//!   expiry. Django's backend still refuses a signature older than `SESSION_COOKIE_AGE` whatever
+//!   expiry: Django's signed-cookie backend does not enforce it on the server either (it only
+//!   sets the cookie's `Max-Age`), but a cookie sesi re-issues carries the layer's `Max-Age`
+//!   instead. Django's backend refuses a signature older than `SESSION_COOKIE_AGE` whatever
 //!   `_session_expiry` says (its ticket #19201); sesi uses the per-session expiry as the idle
 //!   timeout.
 //! - **CSRF**: sesi keeps its token under `_sesi_csrft_`. Django's `CSRF_USE_SESSIONS` key
