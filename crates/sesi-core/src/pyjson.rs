@@ -422,7 +422,7 @@ mod tests {
         let styled = |style| {
             let mut out = Vec::new();
             write_value_styled(&mut out, &value, style);
-            String::from_utf8(out).unwrap()
+            String::from_utf8(out).expect("the writer writes ASCII")
         };
         // Each line is what Python 3.11 printed for the same dict.
         assert_eq!(
@@ -442,7 +442,7 @@ mod tests {
         let mut out = Vec::new();
         write_value_styled(&mut out, &keys, JsonStyle::COMPACT_SORTED);
         assert_eq!(
-            String::from_utf8(out).unwrap(),
+            String::from_utf8(out).expect("the writer writes ASCII"),
             r#"{"Z":4,"a":3,"\u00e9":2,"\ud83d\ude00":1}"#
         );
     }

@@ -108,7 +108,7 @@ mod tests {
             let hex = "789c4b4ca43d00007a4725e5";
             (0..hex.len())
                 .step_by(2)
-                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex digits"))
                 .collect::<Vec<u8>>()
         });
     }
@@ -116,21 +116,27 @@ mod tests {
     #[test]
     fn a_stream_inflates_back_to_its_input() {
         let data: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
-        assert_eq!(inflate(&compress(&data), 64 * 1024).unwrap(), data);
-        assert_eq!(inflate(&compress(b""), 0).unwrap(), b"");
+        assert_eq!(
+            inflate(&compress(&data), 64 * 1024).expect("inflates"),
+            data
+        );
+        assert_eq!(inflate(&compress(b""), 0).expect("inflates"), b"");
     }
 
     #[test]
     fn a_bomb_is_refused_at_the_cap() {
         let bomb = compress(&vec![0u8; 10 * 1024 * 1024]);
         assert!(bomb.len() < 11_000, "{}", bomb.len());
-        let err = inflate(&bomb, 64 * 1024).unwrap_err();
+        let err = inflate(&bomb, 64 * 1024).expect_err("a bomb");
         assert_eq!(err.kind(), "inflates_too_large");
         // Exactly the cap is fine; one byte more is not.
         let data = vec![7u8; 5000];
-        assert_eq!(inflate(&compress(&data), 5000).unwrap().len(), 5000);
         assert_eq!(
-            inflate(&compress(&data), 4999).unwrap_err().kind(),
+            inflate(&compress(&data), 5000).expect("at the cap").len(),
+            5000
+        );
+        assert_eq!(
+            inflate(&compress(&data), 4999).expect_err("refused").kind(),
             "inflates_too_large"
         );
     }
@@ -140,7 +146,7 @@ mod tests {
         let good = compress(b"{\"counter\":1}");
         for cut in 0..good.len() {
             assert_eq!(
-                inflate(&good[..cut], 1024).unwrap_err().kind(),
+                inflate(&good[..cut], 1024).expect_err("refused").kind(),
                 "bad_compression",
                 "{cut}"
             );
@@ -148,19 +154,19 @@ mod tests {
         let mut trailing = good.clone();
         trailing.push(0);
         assert_eq!(
-            inflate(&trailing, 1024).unwrap_err().kind(),
+            inflate(&trailing, 1024).expect_err("refused").kind(),
             "bad_compression"
         );
         let mut corrupt = good.clone();
         corrupt[0] ^= 0xff;
         assert_eq!(
-            inflate(&corrupt, 1024).unwrap_err().kind(),
+            inflate(&corrupt, 1024).expect_err("refused").kind(),
             "bad_compression"
         );
         let mut bad_checksum = good;
-        *bad_checksum.last_mut().unwrap() ^= 1;
+        *bad_checksum.last_mut().expect("a trailer") ^= 1;
         assert_eq!(
-            inflate(&bad_checksum, 1024).unwrap_err().kind(),
+            inflate(&bad_checksum, 1024).expect_err("refused").kind(),
             "bad_compression"
         );
     }

@@ -99,6 +99,15 @@ async fn counter_and_cart_go_back_and_forth_between_django_and_sesi() {
     let seen = django_session(&b, &app).await;
     assert_eq!(seen["state"]["cart"], json!({"bakso": 2, "rendang": 1}));
     assert_eq!(seen["state"]["counter"], 4);
+    // The inspector names the format it read the cookie with.
+    let inspector = b.at(&sesi.base).get("/session").await;
+    assert!(
+        inspector
+            .body
+            .contains(r#"<code id="format">django</code>"#),
+        "{}",
+        inspector.body
+    );
     assert_eq!(b.cookie_names(), ["sessionid"], "one cookie, Django's name");
 }
 

@@ -84,6 +84,13 @@ async fn counter_and_cart_go_back_and_forth_between_flask_and_sesi() {
     let seen = flask_session(&b, &app).await;
     assert_eq!(seen["state"]["cart"], json!({"bakso": 2, "rendang": 1}));
     assert_eq!(seen["state"]["counter"], 4);
+    // The inspector names the format it read the cookie with.
+    let inspector = b.at(&sesi.base).get("/session").await;
+    assert!(
+        inspector.body.contains(r#"<code id="format">flask</code>"#),
+        "{}",
+        inspector.body
+    );
     assert_eq!(b.cookie_names(), ["session"], "one cookie, Flask's name");
     assert!(!app.log().contains("Traceback"), "{}", app.log());
 }
