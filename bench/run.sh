@@ -575,23 +575,51 @@ mode_bench() {
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     printf '%s\n' "${rows[@]}"
     peer_ratios "${peers[@]}"
+    per_round "${peers[@]}"
     return "$failed"
 }
 
-# peer_ratios PEER...: for each sesi peer, its ratio to the best of the Rust peers (those not
-# named bare, sesi-*, pyramid or *-redis/-postgres/-sqlite) within each round, by req/s (sesi /
-# best) and by server CPU per request (best / sesi), as the median and range over rounds.
+# per_round PEER...: every round's req/s and server µs/req, for ratios the tables above do not
+# take (against one peer, or against a framework's own bare server).
+per_round() {
+    local name
+    [ "$ROUNDS" -gt 1 ] || return 0
+    echo
+    echo "Per round (req/s; server µs/req):"
+    echo
+    for name in "$@"; do
+        [ -n "${RPS[$name]:-}" ] || continue
+        printf -- '- %s:%s;%s\n' "$name" \
+            "$(awk '{ for (i = 1; i <= NF; i++) printf " %.0f", $i }' <<<"${RPS[$name]}")" \
+            "${CPUREQ[$name]:-}"
+    done
+}
+
+# peer_ratios PEER...: for each sesi peer, its ratio to the best of the Rust session peers of its
+# kind within each round, by req/s (sesi / best) and by server CPU per request (best / sesi), as
+# the median and range over rounds. The kinds: encrypted cookies (sesi-lib-nacl against the
+# *-private peers) and signed cookies (every other sesi peer against the other peers). Framework
+# baselines (bare, actix-bare), pyramid and the store peers are never a "best peer".
 peer_ratios() {
-    local name others=() mine=() rows=() r rounds
+    local name signed=() private=() mine=() rows=() r rounds
     for name in "$@"; do
         case "$name" in
-            bare | pyramid | *-redis* | *-postgres* | *-sqlite* | *-memory) ;;
+            bare | *-bare | pyramid | *-redis* | *-postgres* | *-sqlite* | *-memory) ;;
             sesi-*) mine+=("$name") ;;
-            *) others+=("$name") ;;
+            *-private) private+=("$name") ;;
+            *) signed+=("$name") ;;
         esac
     done
-    [ "${#others[@]}" -gt 0 ] && [ "${#mine[@]}" -gt 0 ] || return 0
+    [ "${#mine[@]}" -gt 0 ] || return 0
+    local kinds=()
     for name in "${mine[@]}"; do
+        local others=()
+        case "$name" in
+            *-nacl) others=("${private[@]}") ;;
+            *) others=("${signed[@]}") ;;
+        esac
+        [ "${#others[@]}" -gt 0 ] || continue
+        kinds+=("$name: ${others[*]}")
         local rps=() cpu=() byrps=() bycpu=() ok=1 peer
         read -r -a rps <<<"${RPS[$name]:-}"
         read -r -a cpu <<<"${CPUREQ[$name]:-}"
@@ -620,8 +648,9 @@ peer_ratios() {
     done
     [ "${#rows[@]}" -gt 0 ] || return 0
     echo
-    echo "Against the best Rust peer of each round (${others[*]}): the median of the per-round"
+    echo "Against the best Rust session peer of its kind in each round: the median of the per-round"
     echo "ratios and their range; by req/s (sesi / best) and by server CPU per request (best / sesi)."
+    printf -- '- %s\n' "${kinds[@]}"
     echo
     echo "| server | vs best peer, req/s | range | vs best peer, CPU/req | range |"
     echo "|---|---:|---:|---:|---:|"
