@@ -16,8 +16,7 @@ impl SessionId {
     #[must_use]
     pub fn generate() -> Self {
         let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes)
-            .expect("the OS random number generator must work to mint session ids");
+        crate::random::fill(&mut bytes);
         SessionId(bytes)
     }
 

@@ -45,6 +45,7 @@ pub mod clock;
 pub mod format;
 pub mod id;
 pub mod pyjson;
+mod random;
 pub mod record;
 pub mod secret;
 pub mod session;

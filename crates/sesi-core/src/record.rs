@@ -151,6 +151,7 @@ impl Record {
 
 /// Parses a session state that a format carries as a bare JSON object (Flask's and Django's
 /// payloads), with the same errors as [`Record::from_json`]: too deep, not JSON, not an object.
+#[cfg(any(feature = "flask", feature = "django"))]
 pub(crate) fn state_from_json(json: &[u8]) -> Result<Map<String, Value>, DecodeError> {
     match serde_json::from_slice::<Value>(json) {
         Ok(Value::Object(state)) => Ok(state),

@@ -15,8 +15,7 @@ impl Session {
     /// If the operating system's random number generator fails, which leaves no safe way to go on.
     pub fn new_csrf_token(&self) -> String {
         let mut bytes = [0u8; 20];
-        getrandom::fill(&mut bytes)
-            .expect("the OS random number generator must work to mint tokens");
+        crate::random::fill(&mut bytes);
         let token = crate::hex(&bytes);
         if let Ok(mut inner) = self.write() {
             let key = inner.engine.format().reserved_keys().csrf;

@@ -2,7 +2,8 @@
 //! cookie value.
 //!
 //! `value = base64url_nopad(nonce || tag || ciphertext)`: a fresh 24-byte nonce from the operating
-//! system (fetched 32 at a time, never reused across a fork), then NaCl's `crypto_secretbox` (XSalsa20-Poly1305, the 16-byte Poly1305 tag first) of
+//! system (fetched in batches, never reused across a fork: see `crate::random`), then NaCl's
+//! `crypto_secretbox` (XSalsa20-Poly1305, the 16-byte Poly1305 tag first) of
 //! the JSON text of `[accessed, created, state]` exactly as Pyramid's `JSONSerializer` writes it,
 //! the same bytes the signed format signs. This is what `EncryptedCookieSessionFactory(secret,
 //! serializer=JSONSerializer())` reads and writes; its default serializer is pickle, which sesi
@@ -13,7 +14,6 @@
 //! costs about four times as much on a cookie-sized message (docs/benchmarks.md).
 
 mod key;
-mod nonce;
 
 pub use key::{NACL_KEY_LEN, NaclKey, NaclKeyError};
 
@@ -147,7 +147,7 @@ impl PyramidNaclFormat {
             let nonce: &mut [u8; NONCE_LEN] = nonce.try_into().expect("NONCE_LEN bytes");
             match self.fixed_nonce {
                 Some(fixed) => *nonce = fixed,
-                None => nonce::fresh(nonce),
+                None => crate::random::fill(nonce),
             }
             crypto_secretbox_easy_inplace(boxed, nonce, self.keys[0].bytes())
                 .expect("the buffer holds the tag's room");
