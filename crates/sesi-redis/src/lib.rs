@@ -40,6 +40,7 @@
 
 mod backend;
 mod request;
+mod script;
 mod sentinel;
 mod target;
 mod tls;
@@ -47,12 +48,13 @@ mod users;
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use sesi_core::store::{BoxFuture, LockToken, SessionId, SessionStore, StoreError, StoredSession};
 
 use backend::Backend;
+use script::LuaScript;
 pub use target::UrlError;
 pub use tls::TlsFiles;
 
@@ -63,13 +65,22 @@ pub const DEFAULT_PREFIX: &str = "sesi:";
 pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Releases a lock only while it holds the caller's token.
-const UNLOCK: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+static UNLOCK: LazyLock<LuaScript> = LazyLock::new(|| {
+    LuaScript::new(
+        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) \
+         else return 0 end",
+    )
+});
 
 /// Saves the session (KEYS[1], with PX ARGV[2] unless empty), then releases the lock (KEYS[2])
 /// if it still holds the token ARGV[3].
-const SAVE_AND_UNLOCK: &str = "if ARGV[2] == '' then redis.call('set', KEYS[1], ARGV[1]) \
-     else redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) end \
-     if redis.call('get', KEYS[2]) == ARGV[3] then redis.call('del', KEYS[2]) end return 1";
+static SAVE_AND_UNLOCK: LazyLock<LuaScript> = LazyLock::new(|| {
+    LuaScript::new(
+        "if ARGV[2] == '' then redis.call('set', KEYS[1], ARGV[1]) \
+         else redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) end \
+         if redis.call('get', KEYS[2]) == ARGV[3] then redis.call('del', KEYS[2]) end return 1",
+    )
+});
 
 /// Why a store could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -284,6 +295,21 @@ impl RedisStore {
                 .map_err(unavailable)
         })
     }
+
+    /// Runs `cmd`, a call of `script`, whose reply says nothing the store needs.
+    fn run_script_for_effect(
+        &self,
+        script: &'static LuaScript,
+        cmd: redis::Cmd,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            script
+                .run::<redis::Value>(&self.backend, &cmd)
+                .await
+                .map(drop)
+                .map_err(unavailable)
+        })
+    }
 }
 
 fn unavailable(err: redis::RedisError) -> StoreError {
@@ -369,26 +395,19 @@ impl SessionStore for RedisStore {
         _returning: bool,
         token: LockToken,
     ) -> BoxFuture<'_, Result<(), StoreError>> {
-        let mut cmd = redis::cmd("EVAL");
-        cmd.arg(SAVE_AND_UNLOCK)
-            .arg(2)
-            .arg(self.key(id))
+        let mut cmd = SAVE_AND_UNLOCK.call(2);
+        cmd.arg(self.key(id))
             .arg(self.lock_key(id))
             .arg(data)
             .arg(ttl.map(|ttl| millis(ttl).to_string()).unwrap_or_default())
             .arg(token.to_hex());
-        self.run_for_effect(cmd)
+        self.run_script_for_effect(&SAVE_AND_UNLOCK, cmd)
     }
 
     fn unlock(&self, id: SessionId, token: LockToken) -> BoxFuture<'_, Result<(), StoreError>> {
-        // EVAL rather than EVALSHA: the script is tiny, and a restarted or failed-over server
-        // (or a new cluster node) never answers NOSCRIPT.
-        let mut cmd = redis::cmd("EVAL");
-        cmd.arg(UNLOCK)
-            .arg(1)
-            .arg(self.lock_key(id))
-            .arg(token.to_hex());
-        self.run_for_effect(cmd)
+        let mut cmd = UNLOCK.call(1);
+        cmd.arg(self.lock_key(id)).arg(token.to_hex());
+        self.run_script_for_effect(&UNLOCK, cmd)
     }
 
     /// Saves the session and indexes it under `user` (in the order the crate docs give): one

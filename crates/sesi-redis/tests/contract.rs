@@ -430,3 +430,92 @@ async fn dead_entries_leave_the_index_when_pruned_listed_or_revoked() {
         .await
         .expect("DEL");
 }
+
+/// `INFO commandstats`' call count for `command` (0 when it never ran).
+async fn calls(admin: &mut redis::aio::MultiplexedConnection, command: &str) -> u64 {
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(admin)
+        .await
+        .expect("INFO commandstats");
+    let prefix = format!("cmdstat_{command}:calls=");
+    stats
+        .lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |n| n.parse().expect("a call count"))
+}
+
+#[tokio::test]
+async fn the_lock_scripts_go_by_their_hash_and_in_full_only_to_a_redis_without_them() {
+    let port = free_port();
+    let dir = TempDir::new("scripts");
+    let Some(_redis) = RedisServer::start(dir.path(), port, Transport::Plain, None, &[]) else {
+        return;
+    };
+    let url = format!("redis://127.0.0.1:{port}");
+    let store = RedisStore::connect_with(&url, "sesi:", Duration::from_secs(2))
+        .await
+        .expect("connects to its own redis");
+    let mut admin = redis::Client::open(url.as_str())
+        .expect("a redis URL")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("an admin connection");
+    let id = SessionId::generate();
+    let lease = Duration::from_secs(5);
+    // Round 0 meets an empty script cache, round 1 a warm one, round 2 one just flushed (as
+    // after a restart or a failover).
+    for round in 0..3 {
+        if round == 2 {
+            let () = redis::cmd("SCRIPT")
+                .arg("FLUSH")
+                .query_async(&mut admin)
+                .await
+                .expect("SCRIPT FLUSH");
+        }
+        let token = LockToken::generate();
+        let locked = store.lock_and_load(id, token, lease).await;
+        assert!(
+            matches!(locked, Ok(Some(_))),
+            "round {round}: the lock was free: {locked:?}"
+        );
+        let saved = contract::payload(&format!("round {round}"));
+        store
+            .save_and_unlock(
+                id,
+                saved.clone(),
+                Some(Duration::from_secs(60)),
+                false,
+                token,
+            )
+            .await
+            .expect("save and unlock");
+        assert_eq!(
+            store.load(id).await.expect("load"),
+            Some(saved),
+            "round {round}"
+        );
+        let other = LockToken::generate();
+        assert!(
+            store.try_lock(id, other, lease).await.expect("try_lock"),
+            "round {round}: save_and_unlock released the lock"
+        );
+        store.unlock(id, other).await.expect("unlock");
+        assert!(
+            store.try_lock(id, token, lease).await.expect("try_lock"),
+            "round {round}: unlock released the lock"
+        );
+        store.unlock(id, token).await.expect("unlock");
+    }
+    // Each script went in full once per empty cache (rounds 0 and 2), else by its hash.
+    assert_eq!(
+        calls(&mut admin, "eval").await,
+        4,
+        "EVAL only after NOSCRIPT"
+    );
+    assert!(
+        calls(&mut admin, "evalsha").await >= 4,
+        "EVALSHA for every call"
+    );
+}

@@ -57,11 +57,11 @@ async fn a_route_that_never_asks_for_the_session_sends_redis_no_command_even_wit
     );
 
     // A read that changes nothing and needs no reissue: two round trips. The lock and the read
-    // pipelined (SET NX, GET), then the unlock's script (EVAL, whose GET and DEL Redis counts
-    // too).
+    // pipelined (SET NX, GET), then the unlock's script by its hash (EVALSHA: the requests
+    // above had Redis cache it; Redis counts its GET and DEL too).
     visitor.session().await;
     let stats = commandstats(&redis);
-    let expected = [("set", 1), ("get", 2), ("eval", 1), ("del", 1)]
+    let expected = [("set", 1), ("get", 2), ("evalsha", 1), ("del", 1)]
         .map(|(name, calls)| (name.to_owned(), calls));
     assert_eq!(stats, BTreeMap::from(expected));
 
@@ -70,11 +70,12 @@ async fn a_route_that_never_asks_for_the_session_sends_redis_no_command_even_wit
     let token = visitor.token().await;
     visitor.count(&token).await;
     let stats = commandstats(&redis);
-    let evals = stats.get("eval").copied().unwrap_or(0);
+    let evals = stats.get("evalsha").copied().unwrap_or(0);
     assert_eq!(
         evals, 2,
-        "two requests (the token, then the count), one script each: {stats:?}"
+        "two requests (the token, then the count), one script each, by its hash: {stats:?}"
     );
+    assert_eq!(stats.get("eval"), None, "no script sent in full: {stats:?}");
     assert_eq!(
         stats.get("del"),
         Some(&2),
