@@ -589,9 +589,13 @@ per_round() {
     echo
     for name in "$@"; do
         [ -n "${RPS[$name]:-}" ] || continue
-        printf -- '- %s:%s;%s\n' "$name" \
+        local n note=""
+        n="$(wc -w <<<"${RPS[$name]}")"
+        # A failed round leaves no figures, so the rounds of this peer no longer line up.
+        [ "$n" = "$ROUNDS" ] || note=" ($n of $ROUNDS rounds: not aligned with the others)"
+        printf -- '- %s:%s;%s%s\n' "$name" \
             "$(awk '{ for (i = 1; i <= NF; i++) printf " %.0f", $i }' <<<"${RPS[$name]}")" \
-            "${CPUREQ[$name]:-}"
+            "${CPUREQ[$name]:-}" "$note"
     done
 }
 
@@ -604,7 +608,7 @@ peer_ratios() {
     local name signed=() private=() mine=() rows=() r rounds
     for name in "$@"; do
         case "$name" in
-            bare | *-bare | pyramid | *-redis* | *-postgres* | *-sqlite* | *-memory) ;;
+            bare | *-bare | pyramid | wrong-counter | *-redis* | *-postgres* | *-sqlite* | *-memory) ;;
             sesi-*) mine+=("$name") ;;
             *-private) private+=("$name") ;;
             *) signed+=("$name") ;;
@@ -619,7 +623,6 @@ peer_ratios() {
             *) others=("${signed[@]}") ;;
         esac
         [ "${#others[@]}" -gt 0 ] || continue
-        kinds+=("$name: ${others[*]}")
         local rps=() cpu=() byrps=() bycpu=() ok=1 peer
         read -r -a rps <<<"${RPS[$name]:-}"
         read -r -a cpu <<<"${CPUREQ[$name]:-}"
@@ -645,6 +648,7 @@ peer_ratios() {
         spread_rps="$(printf '%s\n' "${byrps[@]}" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f–%.2f", lo, hi }')"
         spread_cpu="$(printf '%s\n' "${bycpu[@]}" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f–%.2f", lo, hi }')"
         rows+=("$(printf '| %s | %.2f | %s | %.2f | %s |' "$name" "$(median "${byrps[*]}")" "$spread_rps" "$(median "${bycpu[*]}")" "$spread_cpu")")
+        kinds+=("$name: ${others[*]}")
     done
     [ "${#rows[@]}" -gt 0 ] || return 0
     echo

@@ -1,9 +1,10 @@
 //! Random bytes from the operating system for the values minted per request: session ids, lock
 //! tokens, CSRF tokens and the pyramid-nacl format's nonces. Fetched `POOL_LEN` bytes at a time
-//! per thread (one system call instead of one per value: a call cost 350 ns here) and never
-//! handed out twice: the pool remembers the process that filled it, and a forked child, whose
-//! process id differs, refills its own before its first value. Bytes are wiped as they are
-//! handed out. Keys are not minted here: they come straight from the generator.
+//! per thread (one `getrandom` per 768 bytes instead of one per value: a call of 24 bytes cost
+//! 350 ns here) and never handed out twice: the pool remembers the process that filled it, and
+//! a forked child, whose process id differs, refills its own before its first value (so each
+//! value still costs a `getpid`, about 0.15 µs). Bytes are wiped as they are handed out. Keys are
+//! not minted here: they come straight from the generator.
 
 use std::cell::RefCell;
 
