@@ -3,7 +3,8 @@
 # (`cargo fuzz run -s none`), each on a temporary copy of its committed seed corpus so the tree
 # stays clean. Fails on any crash; prints the executions per target.
 #
-#   scripts/fuzz.sh            every target, SESI_FUZZ_SECONDS (default 60) each
+#   scripts/fuzz.sh            every target, SESI_FUZZ_SECONDS (default 60) each, SESI_FUZZ_JOBS
+#                              (default: the number of cores) at a time, one core each
 #
 # Targets (checklist rows 14-20 and 63):
 #   crates/sesi-core/fuzz  decode          a cookie value into the Pyramid format and the session
@@ -41,21 +42,55 @@ TARGETS=(
     ". api_body fuzz/seeds"
 )
 
+JOBS="${SESI_FUZZ_JOBS:-$(nproc)}"
+
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
-summary=()
-for entry in "${TARGETS[@]}"; do
-    read -r dir target seeds <<<"$entry"
+
+# Built first, so that the timed runs only fuzz (and two runs never build at once).
+for dir in crates/sesi-core .; do
+    log "building the fuzz targets in $dir/fuzz"
+    if ! (cd "$dir" && cargo fuzz build -s none) >"$scratch/build.log" 2>&1; then
+        tail -n 60 "$scratch/build.log" >&2
+        log "FAILED: the fuzz targets in $dir/fuzz do not build"
+        exit 1
+    fi
+done
+
+# fuzz_one <entry>: one target for SECONDS_EACH on a copy of its seeds; its exit code goes to
+# $scratch/<target>.rc, its output to $scratch/<target>.log.
+fuzz_one() {
+    local dir target seeds corpus rc=0
+    read -r dir target seeds <<<"$1"
     corpus="$scratch/$target"
     mkdir -p "$corpus"
     cp "$dir/$seeds/$target/"* "$corpus/"
+    (cd "$dir" && cargo fuzz run -s none "$target" "$corpus" -- \
+        -max_total_time="$SECONDS_EACH" -print_final_stats=1) >"$scratch/$target.log" 2>&1 || rc=$?
+    echo "$rc" >"$scratch/$target.rc"
+}
+
+# libFuzzer runs one process on one core: the targets run JOBS at a time.
+for entry in "${TARGETS[@]}"; do
+    read -r dir target _ <<<"$entry"
+    while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do
+        wait -n || true
+    done
     log "== $target (${SECONDS_EACH}s, from $dir/fuzz)"
+    fuzz_one "$entry" &
+done
+wait
+
+failed=0
+summary=()
+for entry in "${TARGETS[@]}"; do
+    read -r dir target _ <<<"$entry"
     out="$scratch/$target.log"
-    if ! (cd "$dir" && cargo fuzz run -s none "$target" "$corpus" -- \
-        -max_total_time="$SECONDS_EACH" -print_final_stats=1) >"$out" 2>&1; then
+    if [ "$(cat "$scratch/$target.rc" 2>/dev/null || echo missing)" != 0 ]; then
         tail -n 60 "$out" >&2
         log "FAILED: $target crashed; its input is in $dir/fuzz/artifacts/$target/"
-        exit 1
+        failed=1
+        continue
     fi
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$out" | grep -o '[0-9]*$' || echo '?')
     summary+=("$target: $runs executions in ${SECONDS_EACH}s, no crash")
@@ -63,3 +98,4 @@ done
 for line in "${summary[@]}"; do
     log "$line"
 done
+exit "$failed"
