@@ -86,40 +86,72 @@ pub fn write_value_styled(out: &mut Vec<u8>, value: &Value, style: JsonStyle) {
     if style == JsonStyle::PYTHON_DEFAULT {
         return write_value(out, value);
     }
-    let (item_sep, key_sep): (&[u8], &[u8]) = if style.compact {
-        (b",", b":")
-    } else {
-        (b", ", b": ")
-    };
     match value {
         Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.extend_from_slice(item_sep);
-                }
+            write_array_with(out, items, style, |out, item| {
                 write_value_styled(out, item, style);
-            }
-            out.push(b']');
+            });
         }
         Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            if style.sort_keys {
-                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            }
-            out.push(b'{');
-            for (i, (key, value)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.extend_from_slice(item_sep);
-                }
-                write_str(out, key);
-                out.extend_from_slice(key_sep);
-                write_value_styled(out, value, style);
-            }
-            out.push(b'}');
+            write_object_with(out, map, style, |out, item| {
+                write_value_styled(out, item, style);
+            });
         }
         scalar => write_value(out, scalar),
     }
+}
+
+/// `(item separator, key separator)` of `style`.
+fn separators(style: JsonStyle) -> (&'static [u8], &'static [u8]) {
+    if style.compact {
+        (b",", b":")
+    } else {
+        (b", ", b": ")
+    }
+}
+
+/// Appends an array with `style`'s separator, each item written by `write_item`: the styled
+/// writer, or a format's own (Flask's tags).
+pub(crate) fn write_array_with(
+    out: &mut Vec<u8>,
+    items: &[Value],
+    style: JsonStyle,
+    mut write_item: impl FnMut(&mut Vec<u8>, &Value),
+) {
+    let (item_sep, _) = separators(style);
+    out.push(b'[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(item_sep);
+        }
+        write_item(out, item);
+    }
+    out.push(b']');
+}
+
+/// Appends an object with `style`'s separators and key order, each value written by
+/// `write_item`.
+pub(crate) fn write_object_with(
+    out: &mut Vec<u8>,
+    map: &Map<String, Value>,
+    style: JsonStyle,
+    mut write_item: impl FnMut(&mut Vec<u8>, &Value),
+) {
+    let (item_sep, key_sep) = separators(style);
+    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    if style.sort_keys {
+        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    }
+    out.push(b'{');
+    for (i, (key, value)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(item_sep);
+        }
+        write_str(out, key);
+        out.extend_from_slice(key_sep);
+        write_item(out, value);
+    }
+    out.push(b'}');
 }
 
 /// Appends a JSON number: integers as integers, floats as Python's `repr` writes them.

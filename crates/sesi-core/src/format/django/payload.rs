@@ -121,16 +121,9 @@ pub(super) struct Buffers {
 /// insertion order): `signing.JSONSerializer.dumps`, whose latin-1 encoding of ASCII text is the
 /// text itself.
 pub(super) fn write_state(out: &mut Vec<u8>, state: &Map<String, Value>) {
-    out.push(b'{');
-    for (i, (key, value)) in state.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        pyjson::write_str(out, key);
-        out.push(b':');
+    pyjson::write_object_with(out, state, JsonStyle::COMPACT, |out, value| {
         pyjson::write_value_styled(out, value, JsonStyle::COMPACT);
-    }
-    out.push(b'}');
+    });
 }
 
 /// Length of a cookie value: the payload (`.` + base64 when compressed), the timestamp and the

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use super::date;
 use super::tagged::{BYTES, DATETIME, DICT, MARKUP, TAGS, TUPLE, UUID, Uuid};
 use crate::format::error::DecodeError;
-use crate::pyjson;
+use crate::pyjson::{self, JsonStyle};
 
 /// The tag name in a `" di"` key (`" t__"` -> `" t"`).
 pub(super) fn dict_key(key: &str) -> Option<&str> {
@@ -49,14 +49,7 @@ fn as_tagged(map: &Map<String, Value>) -> Option<(&'static str, &Value)> {
 pub(super) fn write(out: &mut Vec<u8>, value: &Value) {
     match value {
         Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write(out, item);
-            }
-            out.push(b']');
+            pyjson::write_array_with(out, items, JsonStyle::COMPACT_SORTED, write)
         }
         Value::Object(map) => match map.iter().next() {
             Some((key, payload)) if map.len() == 1 && is_tag(key) && as_tagged(map).is_none() => {
@@ -70,18 +63,7 @@ pub(super) fn write(out: &mut Vec<u8>, value: &Value) {
 
 /// An object with its keys sorted, each value written by [`write`].
 pub(super) fn write_object(out: &mut Vec<u8>, map: &Map<String, Value>) {
-    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    out.push(b'{');
-    for (i, (key, value)) in entries.into_iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        pyjson::write_str(out, key);
-        out.push(b':');
-        write(out, value);
-    }
-    out.push(b'}');
+    pyjson::write_object_with(out, map, JsonStyle::COMPACT_SORTED, write);
 }
 
 /// `{" di": {"<key>__": value}}`: Flask's form of a dict whose only key is the tag name `key`.
