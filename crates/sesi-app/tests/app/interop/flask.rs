@@ -39,6 +39,24 @@ fn sesi(keys: &[&str]) -> SesiServer {
     SesiServer::serve(&[], &args)
 }
 
+/// `sesi cookie encode --cookie-format=flask` of `state` with [`KEY`]: the cookie value.
+fn encode_for_flask(state: &str) -> String {
+    let out = run_sesi(
+        &[
+            "cookie",
+            "encode",
+            "--cookie-format=flask",
+            "--secret",
+            KEY,
+            state,
+        ],
+        &[],
+        None,
+    );
+    assert!(out.status.success(), "{}", out.stderr);
+    out.stdout.trim().to_owned()
+}
+
 async fn flask_counter(b: &Visitor, app: &PythonApp) -> i64 {
     let body = b.at(&app.base).get_json("/counter").await;
     body["counter"].as_i64().expect("counter is an integer")
@@ -218,20 +236,8 @@ async fn the_cookie_tools_write_what_flask_reads_and_read_what_flask_writes() {
     let b = browser();
     // `sesi cookie encode`: a session Flask takes as its own, tuple and all.
     let state = r#"{"counter": 41, "t": {" t": [1, "dua"]}}"#;
-    let out = run_sesi(
-        &[
-            "cookie",
-            "encode",
-            "--cookie-format=flask",
-            "--secret",
-            KEY,
-            state,
-        ],
-        &[],
-        None,
-    );
-    assert!(out.status.success(), "{}", out.stderr);
-    b.set_cookie("session", out.stdout.trim());
+    let cookie = encode_for_flask(state);
+    b.set_cookie("session", &cookie);
     assert_eq!(flask_counter(&b, &app).await, 42);
     let typed = b.at(&app.base).get_json("/typed").await;
     assert_eq!(typed["t"], json!({"type": "tuple", "repr": "(1, 'dua')"}));
@@ -239,21 +245,9 @@ async fn the_cookie_tools_write_what_flask_reads_and_read_what_flask_writes() {
     // A dict that only looks tagged (form data can make one) is escaped as Flask escapes it:
     // Flask reads a dict, not a broken UUID (which would be its 500).
     let state = r#"{"form": {" u": "not-a-uuid"}, "counter": 1}"#;
-    let out = run_sesi(
-        &[
-            "cookie",
-            "encode",
-            "--cookie-format=flask",
-            "--secret",
-            KEY,
-            state,
-        ],
-        &[],
-        None,
-    );
-    assert!(out.status.success(), "{}", out.stderr);
+    let cookie = encode_for_flask(state);
     let looks_tagged = browser();
-    looks_tagged.set_cookie("session", out.stdout.trim());
+    looks_tagged.set_cookie("session", &cookie);
     let typed = looks_tagged.at(&app.base).get_json("/typed").await;
     assert_eq!(
         typed["form"],
