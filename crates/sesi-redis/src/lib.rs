@@ -273,6 +273,17 @@ impl RedisStore {
         format!("{}user:{user}", self.prefix)
     }
 
+    /// `SET <lock key> <token> NX PX <lease>`: takes the lock if it is free.
+    fn lock_cmd(&self, id: SessionId, token: LockToken, lease: Duration) -> redis::Cmd {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.lock_key(id))
+            .arg(token.to_hex())
+            .arg("NX")
+            .arg("PX")
+            .arg(millis(lease));
+        cmd
+    }
+
     /// `SET <session key> data [PX ttl]`.
     fn set_cmd(&self, id: SessionId, data: Vec<u8>, ttl: Option<Duration>) -> redis::Cmd {
         let mut cmd = redis::cmd("SET");
@@ -349,12 +360,7 @@ impl SessionStore for RedisStore {
         token: LockToken,
         lease: Duration,
     ) -> BoxFuture<'_, Result<bool, StoreError>> {
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(self.lock_key(id))
-            .arg(token.to_hex())
-            .arg("NX")
-            .arg("PX")
-            .arg(millis(lease));
+        let cmd = self.lock_cmd(id, token, lease);
         Box::pin(async move {
             let set: Option<String> = self.backend.query(&cmd).await.map_err(unavailable)?;
             Ok(set.is_some())
@@ -372,12 +378,7 @@ impl SessionStore for RedisStore {
         // lock is ours no other request writes the session. A session and its lock share a
         // hash slot, so this works in a cluster.
         let mut pipe = redis::pipe();
-        pipe.cmd("SET")
-            .arg(self.lock_key(id))
-            .arg(token.to_hex())
-            .arg("NX")
-            .arg("PX")
-            .arg(millis(lease))
+        pipe.add_command(self.lock_cmd(id, token, lease))
             .cmd("GET")
             .arg(self.key(id));
         Box::pin(async move {
