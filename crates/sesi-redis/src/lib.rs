@@ -72,16 +72,6 @@ static UNLOCK: LazyLock<LuaScript> = LazyLock::new(|| {
     )
 });
 
-/// Saves the session (KEYS[1], with PX ARGV[2] unless empty), then releases the lock (KEYS[2])
-/// if it still holds the token ARGV[3].
-static SAVE_AND_UNLOCK: LazyLock<LuaScript> = LazyLock::new(|| {
-    LuaScript::new(
-        "if ARGV[2] == '' then redis.call('set', KEYS[1], ARGV[1]) \
-         else redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) end \
-         if redis.call('get', KEYS[2]) == ARGV[3] then redis.call('del', KEYS[2]) end return 1",
-    )
-});
-
 /// Why a store could not be set up.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -285,6 +275,12 @@ impl RedisStore {
     }
 
     /// `SET <session key> data [PX ttl]`.
+    fn unlock_cmd(&self, id: SessionId, token: LockToken) -> redis::Cmd {
+        let mut cmd = UNLOCK.call(1);
+        cmd.arg(self.lock_key(id)).arg(token.to_hex());
+        cmd
+    }
+
     fn set_cmd(&self, id: SessionId, data: Vec<u8>, ttl: Option<Duration>) -> redis::Cmd {
         let mut cmd = redis::cmd("SET");
         cmd.arg(self.key(id)).arg(data);
@@ -396,18 +392,21 @@ impl SessionStore for RedisStore {
         _returning: bool,
         token: LockToken,
     ) -> BoxFuture<'_, Result<(), StoreError>> {
-        let mut cmd = SAVE_AND_UNLOCK.call(2);
-        cmd.arg(self.key(id))
-            .arg(self.lock_key(id))
-            .arg(data)
-            .arg(ttl.map(|ttl| millis(ttl).to_string()).unwrap_or_default())
-            .arg(token.to_hex());
-        self.run_script_for_effect(&SAVE_AND_UNLOCK, cmd)
+        // The save as a plain SET, pipelined with the release: one round trip, and only the
+        // compare-and-delete in Lua. A script that also SETs cost Redis 2.45 µs per call
+        // against 0.34 for the SET plus 0.99 for this one (`INFO commandstats`, redis 7.0).
+        let save = self.set_cmd(id, data, ttl);
+        let unlock = self.unlock_cmd(id, token);
+        Box::pin(async move {
+            UNLOCK
+                .run_after(&self.backend, save, unlock)
+                .await
+                .map_err(unavailable)
+        })
     }
 
     fn unlock(&self, id: SessionId, token: LockToken) -> BoxFuture<'_, Result<(), StoreError>> {
-        let mut cmd = UNLOCK.call(1);
-        cmd.arg(self.lock_key(id)).arg(token.to_hex());
+        let cmd = self.unlock_cmd(id, token);
         self.run_script_for_effect(&UNLOCK, cmd)
     }
 
