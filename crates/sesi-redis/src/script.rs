@@ -50,13 +50,20 @@ impl LuaScript {
     /// Runs `first`, then `cmd` (made by [`call`](Self::call)), pipelined in one round trip.
     /// Redis runs a pipeline's commands in order and redis-rs reports its first error reply, so
     /// a `NOSCRIPT` means that `first` ran and the script did not: only the script goes again,
-    /// as `EVAL`.
+    /// as `EVAL`. Both always run: when `first` fails, the script still runs and the error is
+    /// `first`'s. In a cluster they go one after the other, the script only once `first`
+    /// succeeded: redis-rs 0.32 sends a pipeline that meets an ASK redirection (its slot half-way
+    /// to another master) again after a single `ASKING`, which covers only its first command.
     pub(crate) async fn run_after(
         &self,
         backend: &Backend,
         first: Cmd,
         cmd: Cmd,
     ) -> RedisResult<()> {
+        if backend.is_cluster() {
+            backend.query::<redis::Value>(&first).await?;
+            return self.run::<redis::Value>(backend, &cmd).await.map(drop);
+        }
         let mut pipe = redis::pipe();
         pipe.add_command(first).ignore().add_command(cmd).ignore();
         match backend.pipeline::<()>(&pipe).await {

@@ -327,3 +327,122 @@ async fn a_users_sessions_on_every_master_are_all_listed_and_all_ended() {
         1
     );
 }
+
+/// Runs one command on the master at `port`.
+fn on(cluster: &RedisCluster, port: u16, args: &[&str]) -> String {
+    let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+    cluster.cli(Some(port), &args)
+}
+
+#[tokio::test]
+async fn a_locked_request_goes_through_while_its_slot_is_half_way_to_another_master() {
+    // A cluster of its own: another test reshards the shared one, which a slot left half-moved
+    // here would stop.
+    let Some(cluster) = RedisCluster::start(Transport::Plain) else {
+        return;
+    };
+    let store = store(&cluster, &unique_prefix()).await;
+    let id = SessionId::generate();
+    let key = store.key(id);
+    let ttl = Some(Duration::from_secs(60));
+    store.save(id, b"before".to_vec(), ttl).await.expect("save");
+    let slot = keyslot(&cluster, &key).to_string();
+    let [source] = *masters_of(&cluster, &key).as_slice() else {
+        panic!("one master holds the slot");
+    };
+    let target = cluster
+        .nodes
+        .iter()
+        .map(RedisServer::port)
+        .find(|port| *port != source)
+        .expect("another master");
+    let (source_id, target_id) = (cluster.node_id(source), cluster.node_id(target));
+    let target_port = target.to_string();
+    // The steps of `redis-cli --cluster reshard`, stopped half way: the slot importing on the
+    // target, migrating on the source, the session moved already. Every command on the session
+    // or its lock now meets an ASK redirection to the target.
+    for (port, args) in [
+        (
+            target,
+            ["cluster", "setslot", &slot, "importing", &source_id],
+        ),
+        (
+            source,
+            ["cluster", "setslot", &slot, "migrating", &target_id],
+        ),
+    ] {
+        let answer = on(&cluster, port, &args);
+        assert!(answer.contains("OK"), "{args:?}: {answer}");
+    }
+    let migrate = |key: &str| {
+        let answer = on(
+            &cluster,
+            source,
+            &[
+                "migrate",
+                "127.0.0.1",
+                &target_port,
+                "",
+                "0",
+                "5000",
+                "keys",
+                key,
+            ],
+        );
+        assert!(answer.contains("OK"), "MIGRATE {key}: {answer}");
+    };
+    migrate(&key);
+
+    let token = LockToken::generate();
+    let loaded = store
+        .lock_and_load(id, token, Duration::from_secs(5))
+        .await
+        .expect("lock_and_load while the slot moves");
+    assert_eq!(
+        loaded,
+        Some(Some(b"before".to_vec())),
+        "the lock and the session"
+    );
+    store
+        .save_and_unlock(id, b"after".to_vec(), ttl, false, token)
+        .await
+        .expect("save_and_unlock while the slot moves");
+    let other = LockToken::generate();
+    assert!(
+        store
+            .try_lock(id, other, Duration::from_secs(5))
+            .await
+            .expect("try_lock"),
+        "save_and_unlock released the lock"
+    );
+    store.unlock(id, other).await.expect("unlock");
+
+    // Finish the move: any key still on the source, then the slot on every master.
+    for left in on(
+        &cluster,
+        source,
+        &["cluster", "getkeysinslot", &slot, "100"],
+    )
+    .split_whitespace()
+    {
+        migrate(left);
+    }
+    for node in &cluster.nodes {
+        let answer = on(
+            &cluster,
+            node.port(),
+            &["cluster", "setslot", &slot, "node", &target_id],
+        );
+        assert!(
+            answer.contains("OK"),
+            "SETSLOT NODE on {}: {answer}",
+            node.port()
+        );
+    }
+    assert_eq!(store.load(id).await.expect("load"), Some(b"after".to_vec()));
+    assert_eq!(
+        masters_of(&cluster, &key),
+        vec![target],
+        "the session moved"
+    );
+}
