@@ -49,7 +49,7 @@ impl StoreAccess {
     }
 
     /// Takes the lock of `id` and reads the session in the same step (the store's
-    /// `lock_and_load`: one round trip in Redis), retrying with backoff until `lock.wait` has
+    /// `lock_and_load`: one round trip in a single Redis), retrying with backoff until `lock.wait` has
     /// passed. The stored bytes (or `None`) with the lock held.
     pub(crate) async fn lock_and_load(
         &self,

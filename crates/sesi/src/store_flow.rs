@@ -209,7 +209,7 @@ async fn load(shared: &Shared, id: SessionId, key_index: usize) -> Loaded {
         held,
         failure: Some(err),
     };
-    // With locking, the lock and the read are one store step (one round trip in Redis).
+    // With locking, the lock and the read are one store step (one round trip in a single Redis).
     let (held, loaded) = match access.lock {
         Some(lock) => match access.lock_and_load(id, lock).await {
             Ok((held, bytes)) => (Some(held), Ok(bytes)),
@@ -272,7 +272,7 @@ async fn finish<B: From<String>>(
     if let Some(save) = plan.save {
         let saved = match (held, &save.user) {
             // The last store step, under the id the lock guards: save and unlock in one step
-            // (one round trip in Redis).
+            // (one round trip in a single Redis).
             (Some(held), None) if plan.delete.is_none() && held.id() == save.id => {
                 access.save_and_unlock(held, save).await
             }
