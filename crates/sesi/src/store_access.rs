@@ -49,8 +49,8 @@ impl StoreAccess {
     }
 
     /// Takes the lock of `id` and reads the session in the same step (the store's
-    /// `lock_and_load`: one round trip in a single Redis), retrying with backoff until `lock.wait` has
-    /// passed. The stored bytes (or `None`) with the lock held.
+    /// `lock_and_load`: one round trip in a single Redis), retrying with backoff until
+    /// `lock.wait` has passed. The stored bytes (or `None`) with the lock held.
     pub(crate) async fn lock_and_load(
         &self,
         id: SessionId,
