@@ -100,8 +100,21 @@ impl Backend {
         self.run(Request::One(cmd)).await
     }
 
-    /// Runs `pipe` in one round trip (its commands must share a hash slot in a cluster).
+    /// Runs `pipe`'s commands in order and gives every reply (no command may be marked
+    /// `ignore`). One round trip on a single server or a sentinel's master, where Redis runs
+    /// them all and the first error reply is the result. In a cluster, one command at a time,
+    /// stopping at the first error: redis-rs 0.32 sends a pipeline that meets an ASK
+    /// redirection (its slot half-way to another master) again after a single `ASKING`, which
+    /// covers only its first command, and the commands may be on different slots.
     pub(crate) async fn pipeline<T: FromRedisValue>(&self, pipe: &Pipeline) -> RedisResult<T> {
+        if let Backend::Cluster(cluster) = self {
+            let mut replies = Vec::new();
+            for cmd in pipe.cmd_iter() {
+                let reply = Request::One(cmd).run(&mut cluster.clone()).await?;
+                replies.push(reply);
+            }
+            return T::from_owned_redis_value(redis::Value::Array(replies));
+        }
         self.run(Request::Pipe(pipe)).await
     }
 

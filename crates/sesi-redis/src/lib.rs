@@ -372,27 +372,13 @@ impl SessionStore for RedisStore {
     ) -> BoxFuture<'_, Result<Option<Option<Vec<u8>>>, StoreError>> {
         // One round trip, no script: SET NX then GET, pipelined. The GET's answer counts only
         // when the SET took the lock; Redis runs a connection's commands in order, and once the
-        // lock is ours no other request writes the session. In a cluster, two round trips.
-        let lock = self.lock_cmd(id, token, lease);
-        let mut read = redis::cmd("GET");
-        read.arg(self.key(id));
+        // lock is ours no other request writes the session. In a cluster, two round trips (see
+        // `Backend::pipeline`).
+        let mut pipe = redis::pipe();
+        pipe.add_command(self.lock_cmd(id, token, lease))
+            .cmd("GET")
+            .arg(self.key(id));
         Box::pin(async move {
-            if self.backend.is_cluster() {
-                // One command at a time, as in `LuaScript::run_after`: a pipeline would not
-                // survive an ASK redirection.
-                let taken: Option<String> = self.backend.query(&lock).await.map_err(unavailable)?;
-                if taken.is_none() {
-                    return Ok(None);
-                }
-                return self
-                    .backend
-                    .query(&read)
-                    .await
-                    .map(Some)
-                    .map_err(unavailable);
-            }
-            let mut pipe = redis::pipe();
-            pipe.add_command(lock).add_command(read);
             let (taken, data): (Option<String>, Option<Vec<u8>>) =
                 self.backend.pipeline(&pipe).await.map_err(unavailable)?;
             Ok(taken.map(|_| data))
@@ -413,7 +399,7 @@ impl SessionStore for RedisStore {
         // sentinels the two are pipelined, one round trip, and unlike the trait's default a
         // failed SET does not keep the lock (Redis runs both): the caller's release after the
         // error then finds nothing to do. In a cluster they go one after the other, and the
-        // release only after a SET that succeeded (see `LuaScript::run_after`). After a
+        // release only after a SET that succeeded (see `Backend::pipeline`). After a
         // NOSCRIPT whose EVAL fails, the save has happened but the call reports the error, as
         // when a SET's answer is lost.
         let save = self.set_cmd(id, data, ttl);

@@ -51,21 +51,16 @@ impl LuaScript {
     /// Redis runs a pipeline's commands in order and redis-rs reports its first error reply, so
     /// a `NOSCRIPT` means that `first` ran and the script did not: only the script goes again,
     /// as `EVAL`. Both always run: when `first` fails, the script still runs and the error is
-    /// `first`'s. In a cluster they go one after the other, the script only once `first`
-    /// succeeded: redis-rs 0.32 sends a pipeline that meets an ASK redirection (its slot half-way
-    /// to another master) again after a single `ASKING`, which covers only its first command.
+    /// `first`'s. In a cluster, the script runs only once `first` succeeded (see
+    /// [`Backend::pipeline`]).
     pub(crate) async fn run_after(
         &self,
         backend: &Backend,
         first: Cmd,
         cmd: Cmd,
     ) -> RedisResult<()> {
-        if backend.is_cluster() {
-            backend.query::<redis::Value>(&first).await?;
-            return self.run::<redis::Value>(backend, &cmd).await.map(drop);
-        }
         let mut pipe = redis::pipe();
-        pipe.add_command(first).ignore().add_command(cmd).ignore();
+        pipe.add_command(first).add_command(cmd);
         match backend.pipeline::<()>(&pipe).await {
             Err(err) if err.kind() == ErrorKind::NoScriptError => match pipe.cmd_iter().last() {
                 Some(call) => backend

@@ -141,24 +141,18 @@ impl RedisStore {
         } else {
             [set, index]
         };
+        // In a cluster the two are on different slots: `Backend::pipeline` sends them in
+        // order, the second only after the first succeeded.
+        let mut pipe = redis::pipe();
+        for step in steps {
+            pipe.add_command(step);
+        }
         Box::pin(async move {
-            if self.backend.is_cluster() {
-                // Different slots: two requests, in order.
-                for step in &steps {
-                    self.backend.query::<()>(step).await.map_err(unavailable)?;
-                }
-                Ok(())
-            } else {
-                let mut pipe = redis::pipe();
-                for step in steps {
-                    pipe.add_command(step);
-                }
-                self.backend
-                    .pipeline::<((), ())>(&pipe)
-                    .await
-                    .map(drop)
-                    .map_err(unavailable)
-            }
+            self.backend
+                .pipeline::<((), ())>(&pipe)
+                .await
+                .map(drop)
+                .map_err(unavailable)
         })
     }
 
