@@ -152,7 +152,11 @@ async fn serve_through_a_sentinel_keeps_serving_when_the_master_dies() {
                 served_again = Some(killed.elapsed());
             }
             StatusCode::SERVICE_UNAVAILABLE => unavailable += 1,
-            other => panic!("only 503 during the switch, not {other}: {}", reply.body),
+            other => panic!(
+                "only 503 during the switch, not {other}: {}\n{}",
+                reply.body,
+                server.log_tail(40)
+            ),
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
