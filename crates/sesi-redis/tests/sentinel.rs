@@ -195,7 +195,7 @@ async fn a_killed_master_is_replaced_and_the_store_follows_without_a_restart() {
     );
 
     let killed = Instant::now();
-    set.master.stop();
+    let _port_held = set.master.stop_and_hold_port();
     wait_for_successes(&traffic, killed, 200, Duration::from_secs(30)).await;
     traffic.stop.store(true, Ordering::Relaxed);
     for worker in workers {

@@ -211,6 +211,17 @@ impl RedisServer {
         }
     }
 
+    /// Kills it as [`stop`](Self::stop) does, and keeps its port bound until the listener it
+    /// returns is dropped (`None` if another process took the port first). A replica keeps
+    /// reconnecting to its dead master until a sentinel promotes it; a redis-server another test
+    /// starts on that port meanwhile (the port is free, so [`crate::free_port`] may hand it out) would
+    /// resync the replica to an empty dataset.
+    #[must_use]
+    pub fn stop_and_hold_port(&mut self) -> Option<std::net::TcpListener> {
+        self.stop();
+        std::net::TcpListener::bind(("127.0.0.1", self.port())).ok()
+    }
+
     /// Starts it again with the same arguments.
     ///
     /// # Panics
